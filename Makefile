@@ -1,0 +1,40 @@
+# discovm: the two commands a newcomer needs are `make demo` and `make test`.
+# Each installs what it needs: Debian packages (scripts/install-deps.sh, only when
+# missing) and a virtual environment with the Python packages of pyproject.toml.
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+JOBS    ?= 2
+
+.PHONY: all deps guests test test-slow bench demo clean
+
+all: guests
+
+$(STAMP): pyproject.toml scripts/install-deps.sh
+	./scripts/install-deps.sh
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+deps: $(STAMP)
+
+guests: $(STAMP)
+	$(MAKE) -C guests
+
+test: guests
+	$(PY) -m pytest -q -n $(JOBS) -m "not slow" tests
+
+test-slow: guests
+	$(PY) -m pytest -q -n $(JOBS) -m slow tests
+
+bench: guests
+	$(PY) bench/bench_cpu.py
+
+demo: guests
+	$(VENV)/bin/discovm run --kernel guests/build/discovm/hello.elf
+
+clean:
+	$(MAKE) -C guests clean
+	rm -rf $(VENV)

@@ -1,0 +1,108 @@
+"""The ``discovm`` command."""
+
+import argparse
+import json
+import sys
+
+EXIT_RUNAWAY = 124          # the guest did not power off within --max-instructions
+EXIT_ERROR = 2              # bad input or a machine error
+
+
+def parse_size(text):
+    """'64M', '512K', '1G' or a byte count -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 64M)") from None
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="discovm", description="Disco on a simulated MIPS machine")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="boot a guest on the simulated machine")
+    run.add_argument("--kernel", required=True, metavar="PROG.elf", help="guest ELF to boot")
+    run.add_argument("--mem", type=parse_size, default=64 << 20, metavar="SIZE",
+                     help="RAM size (default 64M)")
+    run.add_argument("--max-instructions", type=int, default=None, metavar="N",
+                     help="stop a guest that has not powered off after N instructions")
+    run.add_argument("--stats", metavar="FILE.json", help="write the machine's counters here")
+    return p
+
+
+def _stdin_reader():
+    """Console input: whatever arrives on stdin, without blocking the machine."""
+    import os
+    import threading
+    from collections import deque
+    if sys.stdin is None or sys.stdin.closed:
+        return None
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):
+        return None
+    chunks = deque()
+
+    def pump():
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+    threading.Thread(target=pump, daemon=True).start()
+
+    def poll():
+        out = b""
+        while chunks:
+            out += chunks.popleft()
+        return out
+    return poll
+
+
+def cmd_run(args):
+    from .hw.machine import LoadError, Machine, MachineError
+    try:
+        m = Machine(mem_size=args.mem)
+        m.load_kernel(args.kernel, dtb=_device_tree(m))
+        m.input = _stdin_reader()
+    except (LoadError, MachineError) as e:
+        print(f"discovm: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    status = EXIT_ERROR
+    try:
+        status = m.run(max_instructions=args.max_instructions)
+    except MachineError as e:
+        sys.stdout.flush()
+        print(f"\ndiscovm: {e}", file=sys.stderr)
+        status = EXIT_RUNAWAY if "--max-instructions" in str(e) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\ndiscovm: interrupted", file=sys.stderr)
+        status = 130
+    finally:
+        sys.stdout.flush()
+        if args.stats:
+            with open(args.stats, "w") as f:
+                json.dump(m.stats(), f, indent=2)
+    return status
+
+
+def _device_tree(machine):
+    """The machine's device tree blob, if the device-tree compiler is available."""
+    try:
+        from .hw.devicetree import machine_dtb
+    except ImportError:
+        return None
+    return machine_dtb(machine)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args)
+    return EXIT_ERROR

@@ -1,0 +1,28 @@
+"""Guards on the compiled hot loop (../shared/NUMBA_NOTES.md, pitfall 1)."""
+
+import os
+
+import numba
+import numpy as np
+import pytest
+
+from discovm.hw import cpu_state, engine
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="needs the compiler")
+def test_hot_loop_does_no_reference_counting():
+    # A helper inlined with arrays makes numba wrap every call in NRT_incref/decref, which
+    # cost a prototype 80% of its speed.  The loop must stay free of them.  numba cannot
+    # inspect code loaded from its cache, so compile a private copy of the loop.
+    fresh = numba.njit(error_model="numpy", nogil=True)(engine.run.py_func)
+    c = cpu_state.CpuState()
+    mem = np.zeros(1 << 16, np.uint8)
+    fresh.compile((numba.typeof(c.r), numba.typeof(c.cp0), numba.typeof(c.s),
+                   numba.typeof(c.tlb), numba.typeof(c.stag), numba.typeof(c.spa),
+                   numba.typeof(mem.view(np.uint32)), numba.typeof(mem.view(np.uint16)),
+                   numba.typeof(mem)))
+    llvm = "\n".join(fresh.inspect_llvm().values())
+    assert len(llvm.splitlines()) > 1000, "no compiled loop to inspect"
+    # numba takes one reference to each of the 9 array arguments on entry; any more means
+    # reference counting crept into the loop or its calls.
+    assert llvm.count("call void @NRT_incref") == 9

@@ -26,12 +26,12 @@ def test_hot_loop_does_no_reference_counting():
     # numba takes one reference to each of the 9 array arguments on entry to ``run``; any
     # more in ``run`` means reference counting crept into the loop.  (The slow-path helpers
     # linked into the same module take their own references on entry: that is fine.)
-    body = _function(llvm, "engine3run")
+    body = _function(llvm, "_ZN7discovm2hw6engine3run")
     assert body.count("call void @NRT_incref") == 9
 
 
 def _function(llvm, mangled_part):
     """The text of the one function definition whose mangled name contains the part."""
-    chunks = [c for c in llvm.split("\ndefine ")[1:] if mangled_part in c.split("(")[0] and "cpython" not in c.split("(")[0]]
+    chunks = [c for c in llvm.split("\ndefine ")[1:] if "@" + mangled_part in c.split("(")[0]]
     assert len(chunks) == 1, f"expected one function matching {mangled_part}"
     return chunks[0].split("\n}\n")[0]

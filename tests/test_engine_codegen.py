@@ -32,6 +32,7 @@ def test_hot_loop_does_no_reference_counting():
 
 def _function(llvm, mangled_part):
     """The text of the one function definition whose mangled name contains the part."""
-    chunks = [c for c in llvm.split("\ndefine ")[1:] if "@" + mangled_part in c.split("(")[0]]
+    chunks = [c for c in llvm.split("\ndefine ")[1:]
+              if " @" + mangled_part in c.split("\n")[0]]
     assert len(chunks) == 1, f"expected one function matching {mangled_part}"
     return chunks[0].split("\n}\n")[0]

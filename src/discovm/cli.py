@@ -45,14 +45,16 @@ def _stdin_reader():
     except (OSError, ValueError):
         return None
     chunks = deque()
+    state = {"open": True}
 
     def pump():
         while True:
             try:
                 data = os.read(fd, 4096)
             except OSError:
-                return
+                data = b""
             if not data:
+                state["open"] = False
                 return
             chunks.append(data)
     threading.Thread(target=pump, daemon=True).start()
@@ -62,7 +64,7 @@ def _stdin_reader():
         while chunks:
             out += chunks.popleft()
         return out
-    return poll
+    return poll, lambda: state["open"] or bool(chunks)
 
 
 def cmd_run(args):
@@ -70,7 +72,9 @@ def cmd_run(args):
     try:
         m = Machine(mem_size=args.mem)
         m.load_kernel(args.kernel, dtb=_device_tree(m))
-        m.input = _stdin_reader()
+        reader = _stdin_reader()
+        if reader:
+            m.input, m.input_open = reader
     except (LoadError, MachineError) as e:
         print(f"discovm: {e}", file=sys.stderr)
         return EXIT_ERROR

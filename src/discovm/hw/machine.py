@@ -8,17 +8,21 @@ and the same counters.
 
 import os
 import sys
+import time
 
 import numpy as np
 
 from . import cpu_state as cs
 from . import engine, physmap
 from .elf_loader import load_elf, LoadError  # noqa: F401  (re-exported for the CLI)
+from .exceptions import pending_interrupts
+from .ipi import IpiDevice
 from .mmu import update_context
 from .syscon import Syscon
 from .uart import Uart
 
-SLICE = 1_000_000            # cycles a CPU runs before the machine looks around
+SLICE = 1_000_000            # cycles a lone CPU runs before the machine looks around
+QUANTUM_SMP = 20_000         # cycles each CPU of a multiprocessor runs in turn
 
 
 class MachineError(Exception):
@@ -26,21 +30,38 @@ class MachineError(Exception):
 
 
 class Machine:
-    def __init__(self, mem_size=64 << 20, console=None):
+    """A bare machine: ``ncpus`` MIPS CPUs sharing ``mem_size`` bytes of RAM, and devices.
+
+    CPUs run one after another in quanta of simulated cycles (all of them reach the end of
+    a quantum before any goes further), which keeps a run deterministic and makes device
+    time simply the quantum's end.
+    """
+
+    def __init__(self, mem_size=64 << 20, ncpus=1, console=None):
         if mem_size < (1 << 20) or mem_size % 4096:
             raise MachineError("memory size must be a multiple of 4 KiB and at least 1 MiB")
+        if not 1 <= ncpus <= 32:
+            raise MachineError("a machine has 1 to 32 CPUs")
         self.mem_size = mem_size
         # Host memory: RAM, then the boot ROM.  One byte array, three views for the engine.
         self.mem = np.zeros(mem_size + physmap.ROM_SIZE, np.uint8)
         self.ram32 = self.mem.view(np.uint32)
         self.ram16 = self.mem.view(np.uint16)
-        self.cpus = [cs.CpuState(0)]
+        self.cpus = [cs.CpuState(i) for i in range(ncpus)]
+        self.running = [i == 0 for i in range(ncpus)]
+        self.current_cpu = 0
+        # A small quantum bounds how late an IPI is seen; one CPU needs none.
+        self.quantum = SLICE if ncpus == 1 else QUANTUM_SMP
+        self.time = 0                # global simulated time: end of the last quantum
         self.console = console if console is not None else _stdout_sink()
         self.uart = Uart(self.console)
         self.syscon = Syscon()
+        self.ipi = IpiDevice(self)
         self.devices = [(physmap.UART_BASE, 0x100, self.uart),
-                        (physmap.SYSCON_BASE, 0x100, self.syscon)]
+                        (physmap.SYSCON_BASE, 0x100, self.syscon),
+                        (physmap.IPI_BASE, 0x100, self.ipi)]
         self.input = None            # callable returning newly arrived console bytes, or b""
+        self.input_open = lambda: False
         self._setup_cpus()
         self._install_rom()
 
@@ -95,6 +116,22 @@ class Machine:
             cpu.r[5] = 0x80000000 | addr             # a1 = kseg0 address of the tree
         return entry
 
+    def start_cpu(self, n, pc, arg):
+        """Release CPU ``n`` (IPI device START): kernel mode, exceptions at EBase."""
+        cpu = self.cpus[n]
+        if self.running[n]:
+            return
+        cpu.reset()
+        cpu.cp0[cs.C0_STATUS] = 0
+        update_context(cpu.cp0, cpu.s)
+        cpu.set_pc(pc)
+        cpu.r[4] = arg
+        cpu.s[cs.S_CYCLE] = max(int(cpu.s[cs.S_CYCLE]), self.time)
+        self.running[n] = True
+
+    def stop_cpu(self, n):
+        self.running[n] = False
+
     # ---- devices -----------------------------------------------------------------------
     def _mmio(self, cpu):
         s = cpu.s
@@ -112,11 +149,14 @@ class Machine:
         self._update_irqs()
 
     def _update_irqs(self):
-        lines = (1 << physmap.IRQ_UART) if self.uart.irq() else 0
-        cpu = self.cpus[0]
-        if int(cpu.s[cs.S_IRQ_LINES]) != lines:
-            cpu.s[cs.S_IRQ_LINES] = lines
-            cpu.s[cs.S_EVENT_AT] = 0
+        uart = (1 << physmap.IRQ_UART) if self.uart.irq() else 0
+        for n, cpu in enumerate(self.cpus):
+            lines = uart if n == 0 else 0            # devices interrupt the boot CPU
+            if self.ipi.irq(n):
+                lines |= 1 << physmap.IRQ_IPI
+            if int(cpu.s[cs.S_IRQ_LINES]) != lines:
+                cpu.s[cs.S_IRQ_LINES] = lines
+                cpu.s[cs.S_EVENT_AT] = 0
 
     def _poll_input(self):
         if self.input is not None:
@@ -132,51 +172,88 @@ class Machine:
         Raises MachineError if the guest runs past ``max_instructions`` or waits for an
         interrupt that can never come.
         """
-        cpu = self.cpus[0]
-        s = cpu.s
         if os.environ.get("NUMBA_DISABLE_JIT") == "1":
             np.seterr(over="ignore")                 # plain-Python int64 arithmetic wraps
+        smp = len(self.cpus) > 1
         while self.syscon.exit_status is None:
-            limit = int(s[cs.S_CYCLE]) + SLICE
+            end = self.time + self.quantum
             if max_instructions is not None:
-                budget = max_instructions - self.instructions(cpu)
-                if budget <= 0:
-                    raise MachineError(f"stopped after {self.instructions(cpu)} instructions "
+                done = self.total_instructions()
+                if done >= max_instructions:
+                    raise MachineError(f"stopped after {done} instructions "
                                        "(--max-instructions); the guest did not power off")
-                limit = min(limit, int(s[cs.S_CYCLE]) + budget)
-            s[cs.S_LIMIT] = limit
-            s[cs.S_EVENT_AT] = min(int(s[cs.S_EVENT_AT]), limit)
+                end = min(end, self.time + max_instructions - done)
+            all_idle = True
+            for n, cpu in enumerate(self.cpus):
+                if not self.running[n]:
+                    cpu.s[cs.S_CYCLE] = max(int(cpu.s[cs.S_CYCLE]), end)
+                    continue
+                self.current_cpu = n
+                if smp:
+                    cpu.s[cs.S_LLBIT] = 0            # another CPU may have written the line
+                if not self._run_cpu(cpu, end):
+                    all_idle = False
+                if self.syscon.exit_status is not None:
+                    break
+            self.time = end
+            self._flush_console()
+            self._poll_input()
+            if all_idle and not any(c.s[cs.S_TIMER_AT] < 1 << 61 for c in self._live()):
+                if not self.input_open():
+                    raise MachineError("every CPU waits for an interrupt that nothing "
+                                       "will raise")
+                time.sleep(0.01)                     # waiting for the user to type
+            if self.syscon.reset_requested:
+                raise MachineError("the guest asked for a reset (not supported yet)")
+        self._flush_console()
+        return self.syscon.exit_status
+
+    def _live(self):
+        return [c for n, c in enumerate(self.cpus) if self.running[n]]
+
+    def _run_cpu(self, cpu, end):
+        """Run one CPU to cycle ``end``; returns True if it spent the time idle in WAIT."""
+        s = cpu.s
+        idle = False
+        while self.running[cpu.s[cs.S_CPUNUM]] and int(s[cs.S_CYCLE]) < end \
+                and self.syscon.exit_status is None:
+            s[cs.S_LIMIT] = end
+            s[cs.S_EVENT_AT] = min(int(s[cs.S_EVENT_AT]), end)
             reason = engine.run(cpu.r, cpu.cp0, s, cpu.tlb, cpu.stag, cpu.spa,
                                 self.ram32, self.ram16, self.mem)
+            idle = False
             if reason == engine.R_MMIO:
                 self._mmio(cpu)
             elif reason == engine.R_WAIT:
-                self._idle(cpu)
-            elif reason == engine.R_LIMIT:
-                self._poll_input()
-            if self.syscon.reset_requested:
-                raise MachineError("the guest asked for a reset (not supported yet)")
-        return self.syscon.exit_status
+                idle = self._idle(cpu, end)
+        return idle
 
-    def _idle(self, cpu):
+    def _idle(self, cpu, end):
         """WAIT: skip simulated time to the next event that can raise an interrupt."""
         s = cpu.s
-        self._poll_input()
-        if engine_pending(cpu):
-            return
-        wake = int(s[cs.S_TIMER_AT])
-        if wake >= 1 << 61:
-            raise MachineError("the CPU waits for an interrupt that nothing will raise")
-        skip = max(0, min(wake, int(s[cs.S_LIMIT])) - int(s[cs.S_CYCLE]))
+        if wait_ends(cpu):
+            return False
+        wake = min(int(s[cs.S_TIMER_AT]), end)
+        skip = max(0, wake - int(s[cs.S_CYCLE]))
         s[cs.S_CYCLE] += skip
         s[cs.S_IDLE] += skip
+        return True
+
+    def _flush_console(self):
+        flush = getattr(self.console, "flush", None)
+        if flush:
+            flush()
 
     # ---- counters ----------------------------------------------------------------------
     @staticmethod
     def instructions(cpu):
+        """Instructions completed: cycles not spent idle or on faulting instructions."""
         s = cpu.s
         exc = int(s[cs.S_EXC_COUNT:cs.S_EXC_COUNT + 32].sum())
         return int(s[cs.S_CYCLE]) - int(s[cs.S_IDLE]) - exc + int(s[cs.S_INTERRUPTS])
+
+    def total_instructions(self):
+        return sum(self.instructions(c) for c in self.cpus)
 
     def stats(self):
         cpus = []
@@ -202,23 +279,33 @@ class Machine:
             for k, v in c["exceptions"].items():
                 exc_total[k] = exc_total.get(k, 0) + v
         return {**total, "exceptions": exc_total, "cpus": cpus,
-                "uart": {"tx_bytes": self.uart.tx_count, "rx_bytes": self.uart.rx_count}}
+                "uart": {"tx_bytes": self.uart.tx_count, "rx_bytes": self.uart.rx_count},
+                "ipi": {"sent": self.ipi.sent}}
 
 
-def engine_pending(cpu):
-    """True if an enabled-or-not interrupt is pending: WAIT would end at once."""
-    from .exceptions import pending_interrupts
+def wait_ends(cpu):
+    """True if WAIT would end at once: an unmasked interrupt is pending (Status.IE need not
+    be set, as on MIPS cores that leave WAIT on any pending interrupt)."""
     ip = int(pending_interrupts(cpu.cp0, cpu.s))
     if int(cpu.s[cs.S_CYCLE]) >= int(cpu.s[cs.S_TIMER_AT]):
         return True
     return bool(ip & int(cpu.cp0[cs.C0_STATUS]) & 0xFF00)
 
 
-def _stdout_sink():
-    out = sys.stdout.buffer
+class _StdoutSink:
+    """The console: bytes the guest transmits, written to our stdout."""
 
-    def sink(byte):
-        out.write(bytes((byte,)))
+    def __init__(self):
+        self.out = sys.stdout.buffer
+
+    def __call__(self, byte):
+        self.out.write(bytes((byte,)))
         if byte == 10:
-            out.flush()
-    return sink
+            self.out.flush()
+
+    def flush(self):
+        self.out.flush()
+
+
+def _stdout_sink():
+    return _StdoutSink()

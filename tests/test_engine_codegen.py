@@ -20,7 +20,7 @@ def test_hot_loop_does_no_reference_counting():
     fresh.compile((numba.typeof(c.r), numba.typeof(c.cp0), numba.typeof(c.s),
                    numba.typeof(c.tlb), numba.typeof(c.stag), numba.typeof(c.spa),
                    numba.typeof(mem.view(np.uint32)), numba.typeof(mem.view(np.uint16)),
-                   numba.typeof(mem)))
+                   numba.typeof(mem), numba.typeof(None)))
     llvm = "\n".join(fresh.inspect_llvm().values())
     assert len(llvm.splitlines()) > 1000, "no compiled loop to inspect"
     # numba takes one reference to each of the 9 array arguments on entry to ``run``; any

@@ -27,6 +27,11 @@ def _parser():
     run.add_argument("--kernel", required=True, metavar="PROG.elf", help="guest ELF to boot")
     run.add_argument("--mem", type=parse_size, default=64 << 20, metavar="SIZE",
                      help="RAM size (default 64M)")
+    run.add_argument("--cpus", type=int, default=1, metavar="N", help="CPUs (default 1)")
+    run.add_argument("--nodes", type=int, default=1, metavar="N",
+                     help="NUMA nodes; CPUs and RAM are split evenly (default 1)")
+    run.add_argument("--timing", action="store_true",
+                     help="timing mode: per-CPU caches, local/remote miss latencies")
     run.add_argument("--max-instructions", type=int, default=None, metavar="N",
                      help="stop a guest that has not powered off after N instructions")
     run.add_argument("--stats", metavar="FILE.json", help="write the machine's counters here")
@@ -70,7 +75,8 @@ def _stdin_reader():
 def cmd_run(args):
     from .hw.machine import LoadError, Machine, MachineError
     try:
-        m = Machine(mem_size=args.mem)
+        m = Machine(mem_size=args.mem, ncpus=args.cpus, nodes=args.nodes,
+                    timing={} if args.timing else None)
         m.load_kernel(args.kernel, dtb=_device_tree(m))
         reader = _stdin_reader()
         if reader:

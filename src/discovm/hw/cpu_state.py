@@ -108,10 +108,18 @@ S_RAM_LO_END = 21     # RAM below the device window ends here; the rest starts a
 S_ROM_BASE = 22       # host offset of the boot ROM in the memory array
 S_IDLE = 23           # cycles spent in WAIT (instructions = cycles - idle)
 S_RANDOM_SEED = 24
+S_NODE = 25           # NUMA node of this CPU
+S_PEND_EXC = 26       # an exception found by a slow path, for the loop to take:
+S_PEND_BADVA = 27     #   its BadVAddr (or -1)
+S_PEND_REFILL = 28    #   1 for a TLB refill
 S_STLB_MISSES = 30    # counters
 S_TLB_REFILLS = 31
 S_INTERRUPTS = 32
 S_MMIO_COUNT = 33
+S_CACHE_HITS = 34     # timing mode only
+S_MISS_LOCAL = 35
+S_MISS_REMOTE = 36
+S_CACHE_INVALIDATIONS = 37
 S_EXC_COUNT = 64      # 32 slots: exceptions taken, by ExcCode
 N_SCALARS = 128
 

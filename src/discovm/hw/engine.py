@@ -25,8 +25,10 @@ from .cpu_state import (C0_EBASE, C0_HWRENA, C0_LLADDR, C0_STATUS, C0_USERLOCAL,
                         EXC_OV, EXC_RI, EXC_SYS, EXC_TLBL, EXC_TLBS, EXC_TR, S_BRANCH_PC,
                         S_CTX, S_CYCLE, S_EVENT_AT, S_EXC_COUNT, S_EXIT_ON_EXC, S_LIMIT,
                         S_LLBIT, S_MMIO_COUNT, S_MMIO_DONE, S_MMIO_PA, S_MMIO_SIZE,
-                        S_MMIO_VALUE, S_MMIO_WRITE, S_MODE, S_NPC, S_PC, S_REASON, ST_CU0,
+                        S_MMIO_VALUE, S_MMIO_WRITE, S_MODE, S_NPC, S_PC, S_PEND_BADVA,
+                        S_PEND_EXC, S_PEND_REFILL, S_REASON, ST_CU0,
                         STLB_LOAD, STLB_MASK, STLB_N, STLB_STORE)
+from .cache import P_LINE_SHIFT, cache_access
 from .exceptions import NO_BADVADDR, exception_entry, service_events
 from .isa import (BS_SEB, BS_SEH, BS_WSBH, F_ADD, F_ADDU, F_AND, F_BREAK, F_DIV, F_DIVU,
                   F_JALR, F_JR, F_MFHI, F_MFLO, F_MOVN, F_MOVZ, F_MTHI, F_MTLO, F_MULT,
@@ -51,10 +53,6 @@ R_MMIO = 2           # a device register access is pending (S_MMIO_*); answer an
 R_WAIT = 3           # the CPU executed WAIT with no interrupt pending
 R_EXCEPTION = 4      # an exception was taken and S_EXIT_ON_EXC asked to hear of it
 
-# Slots of ``s`` used to hand an exception from a slow path back to the loop.
-S_PEND_EXC = 40
-S_PEND_BADVA = 41
-S_PEND_REFILL = 42
 
 M32 = 0xFFFFFFFF
 
@@ -78,8 +76,8 @@ def _tlb_exception(s, result, va, kind):
 
 
 @jit
-def fetch_slow(cp0, s, tlb, stag, spa, ram32, pc):
-    """Software-TLB miss on an instruction fetch: returns the instruction word or -1."""
+def fetch_slow(cp0, s, tlb, stag, spa, pc):
+    """Software-TLB miss on an instruction fetch: returns the host offset or -1."""
     if pc & 3:
         return _pend(s, EXC_ADEL, pc, 0)
     result, pa = translate(cp0, s, tlb, pc, FETCH)
@@ -89,7 +87,7 @@ def fetch_slow(cp0, s, tlb, stag, spa, ram32, pc):
     if where != P_RAM and where != P_ROM:
         return _pend(s, EXC_IBE, NO_BADVADDR, 0)
     stlb_fill(s, stag, spa, FETCH, pc, host)
-    return np.int64(ram32[host >> 2])
+    return host
 
 
 @jit
@@ -168,8 +166,13 @@ def _sext32(v):
 
 
 @jit
-def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8):
-    """Run the CPU until the slice ends (S_LIMIT) or something needs the caller."""
+def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8, tm):
+    """Run the CPU until the slice ends (S_LIMIT) or something needs the caller.
+
+    ``tm`` is None in functional mode, or the timing model's arrays
+    (:meth:`discovm.hw.cache.CacheModel.engine_args`); numba compiles one loop for each, and
+    the functional one contains no trace of the cache model.
+    """
     pc = s[S_PC]
     npc = s[S_NPC]
     bpc = s[S_BRANCH_PC]
@@ -177,6 +180,14 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8):
     event_at = s[S_EVENT_AT]
     ctx = s[S_CTX]
     exit_on_exc = s[S_EXIT_ON_EXC]
+    # timing mode: the lines this CPU touched last (known to be in its cache), so that only
+    # an access to another line consults the cache model
+    line_shift = 0
+    if tm is not None:
+        line_shift = tm[4][P_LINE_SHIFT]
+    last_i = -1
+    last_r = -1
+    last_w = -1
     while True:
         # ---- between instructions: timer, interrupts, end of slice -------------------
         if cyc >= event_at:
@@ -199,10 +210,21 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8):
         vpn = pc >> 12
         i = vpn & STLB_MASK
         if stag[i] == (vpn | ctx):
-            inst = np.int64(ram32[(spa[i] | (pc & 0xFFF)) >> 2])
+            fa = spa[i] | (pc & 0xFFF)
         else:
             s[S_CYCLE] = cyc
-            inst = fetch_slow(cp0, s, tlb, stag, spa, ram32, pc)
+            fa = fetch_slow(cp0, s, tlb, stag, spa, pc)
+        if fa >= 0:
+            inst = np.int64(ram32[fa >> 2])
+            if tm is not None:
+                ln = fa >> line_shift
+                if ln != last_i:
+                    cyc += cache_access(tm, s, ln, 0)
+                    last_i = ln
+                    last_r = -1
+                    last_w = -1
+        else:
+            inst = -1
         cyc += 1
         exc = -1
         badva = NO_BADVADDR
@@ -464,6 +486,19 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8):
                     s[S_CYCLE] = cyc
                     host = data_slow(r, cp0, s, tlb, stag, spa, op, rt, va)
                 if host >= 0:
+                    if tm is not None:
+                        ln = host >> line_shift
+                        if store:
+                            if ln != last_w:
+                                cyc += cache_access(tm, s, ln, 1)
+                                last_w = ln
+                                last_r = ln
+                                last_i = -1
+                        elif ln != last_r and ln != last_w:
+                            cyc += cache_access(tm, s, ln, 0)
+                            last_r = ln
+                            last_w = -1
+                            last_i = -1
                     if op == OP_LW:
                         if rt != 0:
                             r[rt] = ram32[host >> 2]

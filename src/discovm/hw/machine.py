@@ -15,6 +15,7 @@ import numpy as np
 from . import cpu_state as cs
 from . import engine, physmap
 from .elf_loader import load_elf, LoadError  # noqa: F401  (re-exported for the CLI)
+from .cache import CacheModel
 from .exceptions import pending_interrupts
 from .ipi import IpiDevice
 from .mmu import update_context
@@ -37,11 +38,14 @@ class Machine:
     time simply the quantum's end.
     """
 
-    def __init__(self, mem_size=64 << 20, ncpus=1, console=None):
+    def __init__(self, mem_size=64 << 20, ncpus=1, nodes=1, timing=None, console=None):
         if mem_size < (1 << 20) or mem_size % 4096:
             raise MachineError("memory size must be a multiple of 4 KiB and at least 1 MiB")
         if not 1 <= ncpus <= 32:
             raise MachineError("a machine has 1 to 32 CPUs")
+        if not 1 <= nodes <= ncpus or ncpus % nodes:
+            raise MachineError("NUMA nodes must divide the CPUs evenly (1 <= nodes <= cpus)")
+        self.nodes = nodes
         self.mem_size = mem_size
         # Host memory: RAM, then the boot ROM.  One byte array, three views for the engine.
         self.mem = np.zeros(mem_size + physmap.ROM_SIZE, np.uint8)
@@ -60,6 +64,16 @@ class Machine:
         self.devices = [(physmap.UART_BASE, 0x100, self.uart),
                         (physmap.SYSCON_BASE, 0x100, self.syscon),
                         (physmap.IPI_BASE, 0x100, self.ipi)]
+        # Timing mode: a cache model per CPU over NUMA memory (hw/cache.py); functional
+        # mode passes None and runs the loop compiled without it.
+        self.cache = None
+        self.tm = None
+        if timing is not None:
+            try:
+                self.cache = CacheModel(ncpus, len(self.mem), nodes, **timing)
+            except (TypeError, ValueError) as e:
+                raise MachineError(f"timing mode: {e}") from None
+            self.tm = self.cache.engine_args()
         self.input = None            # callable returning newly arrived console bytes, or b""
         self.input_open = lambda: False
         self._setup_cpus()
@@ -88,6 +102,7 @@ class Machine:
         low = min(self.mem_size, physmap.DEVICE_WINDOW)
         for cpu in self.cpus:
             s = cpu.s
+            s[cs.S_NODE] = int(s[cs.S_CPUNUM]) * self.nodes // len(self.cpus)
             s[cs.S_RAM_SIZE] = self.mem_size
             s[cs.S_RAM_LO_END] = low
             s[cs.S_ROM_BASE] = self.mem_size
@@ -220,7 +235,7 @@ class Machine:
             s[cs.S_LIMIT] = end
             s[cs.S_EVENT_AT] = min(int(s[cs.S_EVENT_AT]), end)
             reason = engine.run(cpu.r, cpu.cp0, s, cpu.tlb, cpu.stag, cpu.spa,
-                                self.ram32, self.ram16, self.mem)
+                                self.ram32, self.ram16, self.mem, self.tm)
             idle = False
             if reason == engine.R_MMIO:
                 self._mmio(cpu)
@@ -272,6 +287,12 @@ class Machine:
                 "software_tlb_misses": int(s[cs.S_STLB_MISSES]),
                 "device_accesses": int(s[cs.S_MMIO_COUNT]),
             })
+            if self.cache is not None:
+                cpus[-1]["node"] = int(s[cs.S_NODE])
+                cpus[-1]["cache"] = {
+                    "hits": int(s[cs.S_CACHE_HITS]), "misses_local": int(s[cs.S_MISS_LOCAL]),
+                    "misses_remote": int(s[cs.S_MISS_REMOTE]),
+                    "invalidations": int(s[cs.S_CACHE_INVALIDATIONS])}
         total = {k: sum(c[k] for c in cpus) for k in
                  ("instructions", "cycles", "tlb_refills", "interrupts", "device_accesses")}
         exc_total = {}

@@ -4,33 +4,32 @@ import argparse
 import json
 import sys
 
+from . import config
+from .config import ConfigError, parse_size
+
 EXIT_RUNAWAY = 124          # the guest did not power off within --max-instructions
 EXIT_ERROR = 2              # bad input or a machine error
 
 
-def parse_size(text):
-    """'64M', '512K', '1G' or a byte count -> bytes."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    t = text.strip().upper().removesuffix("B").removesuffix("I")
+def _size(text):
     try:
-        if t and t[-1] in units:
-            return int(float(t[:-1]) * units[t[-1]])
-        return int(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 64M)") from None
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser():
     p = argparse.ArgumentParser(prog="discovm", description="Disco on a simulated MIPS machine")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="boot a guest on the simulated machine")
-    run.add_argument("--kernel", required=True, metavar="PROG.elf", help="guest ELF to boot")
-    run.add_argument("--mem", type=parse_size, default=64 << 20, metavar="SIZE",
+    run.add_argument("--config", metavar="FILE.toml", help="machine description (TOML)")
+    run.add_argument("--kernel", metavar="PROG.elf", help="guest ELF to boot")
+    run.add_argument("--mem", type=_size, default=None, metavar="SIZE",
                      help="RAM size (default 64M)")
-    run.add_argument("--cpus", type=int, default=1, metavar="N", help="CPUs (default 1)")
-    run.add_argument("--nodes", type=int, default=1, metavar="N",
+    run.add_argument("--cpus", type=int, default=None, metavar="N", help="CPUs (default 1)")
+    run.add_argument("--nodes", type=int, default=None, metavar="N",
                      help="NUMA nodes; CPUs and RAM are split evenly (default 1)")
-    run.add_argument("--timing", action="store_true",
+    run.add_argument("--timing", action="store_true", default=None,
                      help="timing mode: per-CPU caches, local/remote miss latencies")
     run.add_argument("--max-instructions", type=int, default=None, metavar="N",
                      help="stop a guest that has not powered off after N instructions")
@@ -72,16 +71,36 @@ def _stdin_reader():
     return poll, lambda: state["open"] or bool(chunks)
 
 
+def machine_config(args):
+    """The configuration file, if any, with the command-line flags on top."""
+    cfg = config.load(args.config) if args.config else config.MachineConfig()
+    if args.kernel:
+        cfg.kernel = args.kernel
+    if args.mem is not None:
+        cfg.memory = args.mem
+    if args.cpus is not None:
+        cfg.cpus = args.cpus
+    if args.nodes is not None:
+        cfg.nodes = args.nodes
+    if args.timing:
+        cfg.mode = "timing"
+    config.validate(cfg, args.config or "command line")
+    if not cfg.kernel:
+        raise ConfigError("nothing to run: give --kernel PROG.elf (or kernel = ... in --config)")
+    return cfg
+
+
 def cmd_run(args):
     from .hw.machine import LoadError, Machine, MachineError
     try:
-        m = Machine(mem_size=args.mem, ncpus=args.cpus, nodes=args.nodes,
-                    timing={} if args.timing else None)
-        m.load_kernel(args.kernel, dtb=_device_tree(m))
+        cfg = machine_config(args)
+        m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
+                    timing=cfg.timing_args())
+        m.load_kernel(cfg.kernel, dtb=_device_tree(m))
         reader = _stdin_reader()
         if reader:
             m.input, m.input_open = reader
-    except (LoadError, MachineError) as e:
+    except (ConfigError, LoadError, MachineError) as e:
         print(f"discovm: {e}", file=sys.stderr)
         return EXIT_ERROR
     status = EXIT_ERROR

@@ -36,7 +36,7 @@ class IpiDevice:
     def irq(self, cpunum):
         return self.pending[cpunum]
 
-    def read(self, offset):
+    def read(self, offset, size=4):
         m = self.machine
         me = m.current_cpu
         if offset == NCPUS:
@@ -49,7 +49,7 @@ class IpiDevice:
             return int(self.pending[me])
         return 0
 
-    def write(self, offset, value):
+    def write(self, offset, value, size=4):
         m = self.machine
         if offset == START_PC:
             self.start_pc = value & 0xFFFFFFFF

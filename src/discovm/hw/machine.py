@@ -6,6 +6,7 @@ here is deterministic in simulated time: the same program and input give the sam
 and the same counters.
 """
 
+import heapq
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ import numpy as np
 from . import cpu_state as cs
 from . import engine, physmap
 from .elf_loader import load_elf, LoadError  # noqa: F401  (re-exported for the CLI)
-from .cache import CacheModel
+from .cache import CacheModel, dma_write
 from .exceptions import pending_interrupts
 from .ipi import IpiDevice
 from .mmu import update_context
@@ -28,6 +29,10 @@ QUANTUM_SMP = 20_000         # cycles each CPU of a multiprocessor runs in turn
 
 class MachineError(Exception):
     """Something the guest did that stops the machine (reported without a traceback)."""
+
+
+class DmaError(Exception):
+    """A device was asked to move data to or from an address that is not RAM."""
 
 
 class Machine:
@@ -74,6 +79,8 @@ class Machine:
             except (TypeError, ValueError) as e:
                 raise MachineError(f"timing mode: {e}") from None
             self.tm = self.cache.engine_args()
+        self._events = []            # (due time, sequence, callback): device completions
+        self._seq = 0
         self.input = None            # callable returning newly arrived console bytes, or b""
         self.input_open = lambda: False
         self._setup_cpus()
@@ -153,25 +160,69 @@ class Machine:
         pa = int(s[cs.S_MMIO_PA])
         for base, size, dev in self.devices:
             if base <= pa < base + size:
+                size = int(s[cs.S_MMIO_SIZE])
                 if s[cs.S_MMIO_WRITE]:
-                    dev.write(pa - base, int(s[cs.S_MMIO_VALUE]))
+                    dev.write(pa - base, int(s[cs.S_MMIO_VALUE]), size)
                 else:
-                    s[cs.S_MMIO_VALUE] = dev.read(pa - base) & 0xFFFFFFFF
+                    s[cs.S_MMIO_VALUE] = dev.read(pa - base, size) & 0xFFFFFFFF
                 break
         else:
             s[cs.S_MMIO_VALUE] = -1                  # nothing there: bus error
         s[cs.S_MMIO_DONE] = 1
         self._update_irqs()
 
+    def add_device(self, base, size, device):
+        """Attach ``device`` (``read(offset, size)``, ``write(offset, value, size)``, and
+        ``irq_line`` with ``irq()`` if it interrupts) at physical ``base``."""
+        self.devices.append((base, size, device))
+
     def _update_irqs(self):
-        uart = (1 << physmap.IRQ_UART) if self.uart.irq() else 0
+        """Recompute every CPU's interrupt lines from the devices' levels."""
+        shared = 0
+        for _, _, dev in self.devices:
+            line = getattr(dev, "irq_line", None)
+            if line is not None and dev.irq():
+                shared |= 1 << line
         for n, cpu in enumerate(self.cpus):
-            lines = uart if n == 0 else 0            # devices interrupt the boot CPU
+            lines = shared if n == 0 else 0          # devices interrupt the boot CPU
             if self.ipi.irq(n):
                 lines |= 1 << physmap.IRQ_IPI
             if int(cpu.s[cs.S_IRQ_LINES]) != lines:
                 cpu.s[cs.S_IRQ_LINES] = lines
                 cpu.s[cs.S_EVENT_AT] = 0
+
+    # ---- device time and DMA ------------------------------------------------------------
+    def schedule(self, delay, callback):
+        """Call ``callback()`` once ``delay`` cycles of simulated time have passed (at the
+        end of the quantum in which they pass; devices run between quanta)."""
+        self._seq += 1
+        heapq.heappush(self._events, (self.time + max(1, int(delay)), self._seq, callback))
+
+    def _run_events(self):
+        while self._events and self._events[0][0] <= self.time:
+            _, _, callback = heapq.heappop(self._events)
+            callback()
+        self._update_irqs()
+
+    def next_event(self):
+        return self._events[0][0] if self._events else None
+
+    def dma_read(self, paddr, size):
+        """Bytes a device reads from machine memory; DmaError outside RAM."""
+        return self._dma_range(paddr, size).tobytes()
+
+    def dma_write(self, paddr, data):
+        view = self._dma_range(paddr, len(data))
+        view[:] = np.frombuffer(bytes(data), np.uint8)
+        if self.tm is not None:
+            dma_write(self.tm, int(view.ctypes.data - self.mem.ctypes.data), len(data))
+
+    def _dma_range(self, paddr, size):
+        for base, length in physmap.ram_ranges(self.mem_size):
+            if base <= paddr and paddr + size <= base + length:
+                off = paddr - base + (0 if base == 0 else physmap.DEVICE_WINDOW)
+                return self.mem[off:off + size]
+        raise DmaError(f"DMA to 0x{paddr:08x}+{size} is outside RAM")
 
     def _poll_input(self):
         if self.input is not None:
@@ -192,6 +243,8 @@ class Machine:
         smp = len(self.cpus) > 1
         while self.syscon.exit_status is None:
             end = self.time + self.quantum
+            if self._events:                         # stop when the next device event is due
+                end = max(self.time + 1, min(end, self._events[0][0]))
             if max_instructions is not None:
                 done = self.total_instructions()
                 if done >= max_instructions:
@@ -211,9 +264,11 @@ class Machine:
                 if self.syscon.exit_status is not None:
                     break
             self.time = end
+            self._run_events()
             self._flush_console()
             self._poll_input()
-            if all_idle and not any(c.s[cs.S_TIMER_AT] < 1 << 61 for c in self._live()):
+            if all_idle and not self._events and \
+                    not any(c.s[cs.S_TIMER_AT] < 1 << 61 for c in self._live()):
                 if not self.input_open():
                     raise MachineError("every CPU waits for an interrupt that nothing "
                                        "will raise")
@@ -249,6 +304,8 @@ class Machine:
         if wait_ends(cpu):
             return False
         wake = min(int(s[cs.S_TIMER_AT]), end)
+        if self._events:                             # a device completion may interrupt
+            wake = min(wake, max(self._events[0][0], int(s[cs.S_CYCLE])))
         skip = max(0, wake - int(s[cs.S_CYCLE]))
         s[cs.S_CYCLE] += skip
         s[cs.S_IDLE] += skip

@@ -10,10 +10,10 @@ class Syscon:
         self.exit_status = None     # set when the guest powers the machine off
         self.reset_requested = False
 
-    def read(self, offset):
+    def read(self, offset, size=4):
         return 0
 
-    def write(self, offset, value):
+    def write(self, offset, value, size=4):
         if offset == POWEROFF:
             self.exit_status = value & 0xFF
         elif offset == RESET:

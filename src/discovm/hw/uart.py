@@ -9,6 +9,8 @@ sheet, "Interrupt Identification Register").
 
 from collections import deque
 
+from .physmap import IRQ_UART
+
 RBR_THR, IER, IIR_FCR, LCR, MCR, LSR, MSR, SCR = range(8)
 IER_RDI, IER_THRI = 0x01, 0x02
 LCR_DLAB = 0x80
@@ -17,6 +19,8 @@ IIR_NONE, IIR_THRI, IIR_RDI = 0x01, 0x02, 0x04
 
 
 class Uart:
+    irq_line = IRQ_UART
+
     def __init__(self, sink):
         self.sink = sink            # called with each transmitted byte (an int)
         self.rx = deque()
@@ -46,7 +50,7 @@ class Uart:
             return IIR_THRI
         return IIR_NONE
 
-    def read(self, offset):
+    def read(self, offset, size=1):
         if offset == RBR_THR:
             if self.lcr & LCR_DLAB:
                 return self.dll
@@ -71,7 +75,7 @@ class Uart:
             return 0xB0                 # DCD, DSR, CTS: a terminal is always connected
         return self.scr
 
-    def write(self, offset, value):
+    def write(self, offset, value, size=1):
         value &= 0xFF
         if offset == RBR_THR:
             if self.lcr & LCR_DLAB:

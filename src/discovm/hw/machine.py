@@ -16,7 +16,7 @@ import numpy as np
 from . import cpu_state as cs
 from . import engine, physmap
 from .elf_loader import load_elf, LoadError  # noqa: F401  (re-exported for the CLI)
-from .cache import CacheModel, dma_write
+from .cache import P_LOCAL, P_REMOTE, CacheModel, dma_write
 from .exceptions import pending_interrupts
 from .ipi import IpiDevice
 from .mmu import update_context
@@ -356,7 +356,16 @@ class Machine:
         for c in cpus:
             for k, v in c["exceptions"].items():
                 exc_total[k] = exc_total.get(k, 0) + v
-        return {**total, "exceptions": exc_total, "cpus": cpus,
+        numa = {}
+        if self.cache is not None:
+            per_page = self.cache.page_misses()
+            pages = np.nonzero(per_page.sum(axis=1))[0]
+            # FLASH-style counters: misses per machine page per node (non-zero pages only)
+            numa = {"page_misses": {f"0x{int(p) << 12:08x}": per_page[p].tolist()
+                                    for p in pages},
+                    "latency_cycles": {"local": int(self.cache.params[P_LOCAL]),
+                                       "remote": int(self.cache.params[P_REMOTE])}}
+        return {**total, "exceptions": exc_total, "cpus": cpus, **numa,
                 "uart": {"tx_bytes": self.uart.tx_count, "rx_bytes": self.uart.rx_count},
                 "ipi": {"sent": self.ipi.sent}}
 

@@ -16,7 +16,7 @@ functional mode the engine is given ``tm = None`` and numba removes every trace 
 import numpy as np
 
 from .cpu_state import (S_CACHE_HITS, S_CACHE_INVALIDATIONS, S_CPUNUM, S_MISS_LOCAL,
-                        S_MISS_REMOTE, S_NODE)
+                        S_MISS_REMOTE, S_NODE, S_STALL)
 from .jit import jit
 
 # slots of the parameter array
@@ -117,6 +117,7 @@ def cache_access(tm, s, line, write):
                     s[S_CACHE_INVALIDATIONS] += 1
             sharers[line] = 1 << me
             cost = max(cost, latency)               # ownership comes from the home node
+    s[S_STALL] += cost
     return cost
 
 

@@ -120,6 +120,7 @@ S_CACHE_HITS = 34     # timing mode only
 S_MISS_LOCAL = 35
 S_MISS_REMOTE = 36
 S_CACHE_INVALIDATIONS = 37
+S_STALL = 38          # cycles spent waiting for memory (timing mode)
 S_EXC_COUNT = 64      # 32 slots: exceptions taken, by ExcCode
 N_SCALARS = 128
 

@@ -319,10 +319,12 @@ class Machine:
     # ---- counters ----------------------------------------------------------------------
     @staticmethod
     def instructions(cpu):
-        """Instructions completed: cycles not spent idle or on faulting instructions."""
+        """Instructions completed: cycles not spent idle, waiting for memory, or on
+        instructions that faulted."""
         s = cpu.s
         exc = int(s[cs.S_EXC_COUNT:cs.S_EXC_COUNT + 32].sum())
-        return int(s[cs.S_CYCLE]) - int(s[cs.S_IDLE]) - exc + int(s[cs.S_INTERRUPTS])
+        return (int(s[cs.S_CYCLE]) - int(s[cs.S_IDLE]) - int(s[cs.S_STALL]) - exc
+                + int(s[cs.S_INTERRUPTS]))
 
     def total_instructions(self):
         return sum(self.instructions(c) for c in self.cpus)
@@ -338,6 +340,7 @@ class Machine:
                 "instructions": self.instructions(cpu),
                 "cycles": int(s[cs.S_CYCLE]),
                 "idle_cycles": int(s[cs.S_IDLE]),
+                "stall_cycles": int(s[cs.S_STALL]),
                 "exceptions": exc,
                 "tlb_refills": int(s[cs.S_TLB_REFILLS]),
                 "interrupts": int(s[cs.S_INTERRUPTS]),

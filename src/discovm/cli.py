@@ -34,6 +34,9 @@ def _parser():
     run.add_argument("--max-instructions", type=int, default=None, metavar="N",
                      help="stop a guest that has not powered off after N instructions")
     run.add_argument("--stats", metavar="FILE.json", help="write the machine's counters here")
+    run.add_argument("--disk", action="append", default=[], metavar="IMG",
+                     help="raw disk image as a virtio-blk disk (repeatable; read-only if "
+                          "the file is not writable)")
     return p
 
 
@@ -91,16 +94,18 @@ def machine_config(args):
 
 
 def cmd_run(args):
+    from .hw.board import BoardError, attach_board
     from .hw.machine import LoadError, Machine, MachineError
     try:
         cfg = machine_config(args)
         m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
                     timing=cfg.timing_args())
+        attach_board(m, disks=args.disk, clock_hz=cfg.clock)
         m.load_kernel(cfg.kernel, dtb=_device_tree(m))
         reader = _stdin_reader()
         if reader:
             m.input, m.input_open = reader
-    except (ConfigError, LoadError, MachineError) as e:
+    except (ConfigError, LoadError, MachineError, BoardError) as e:
         print(f"discovm: {e}", file=sys.stderr)
         return EXIT_ERROR
     status = EXIT_ERROR

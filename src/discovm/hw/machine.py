@@ -15,7 +15,7 @@ import numpy as np
 
 from . import cpu_state as cs
 from . import engine, physmap
-from .elf_loader import load_elf, LoadError  # noqa: F401  (re-exported for the CLI)
+from .elf_loader import LoadError, load_elf, unpack_zboot
 from .cache import P_LOCAL, P_REMOTE, CacheModel, dma_write
 from .exceptions import pending_interrupts
 from .ipi import IpiDevice
@@ -126,17 +126,35 @@ class Machine:
                 self.ram32[(self.mem_size + offset) // 4 + k] = word
 
     # ---- boot --------------------------------------------------------------------------
-    def load_kernel(self, path, dtb=None):
-        """Load an ELF and set CPU 0 up by the UHI convention (a0 = -2, a1 = device tree)."""
-        entry, top = load_elf(path, self.write_phys)
+    def load_kernel(self, path, dtb=None, unpack=True):
+        """Load an ELF and set CPU 0 up by the UHI convention (a0 = -2, a1 = device tree).
+
+        A compressed Linux kernel (zboot vmlinuz) is decompressed here, as a bootloader
+        would, unless ``unpack`` is False (then its own decompressor runs on the CPU).
+        """
+        zboot = unpack_zboot(path) if unpack else None
+        if zboot:
+            image, load, entry = zboot
+            self.write_phys(physmap.kseg_to_phys(load), image)
+            top = physmap.kseg_to_phys(load) + len(image)
+        else:
+            entry, top = load_elf(path, self.write_phys)
         cpu = self.cpus[0]
         cpu.set_pc(entry)
         cpu.r[4] = 0xFFFFFFFE                        # a0 = -2: UHI boot
         if dtb is not None:
-            addr = (top + 0xFFFF) & ~0xFFFF
+            # At the top of the RAM kseg0 reaches, clear of a kernel's BSS (which a
+            # compressed image does not show) and of where it will allocate early.
+            addr = (self.boot_area_top() - len(dtb)) & ~0xFFFF
+            if addr < top:
+                raise LoadError("no room for the device tree above the kernel")
             self.write_phys(addr, dtb)
             cpu.r[5] = 0x80000000 | addr             # a1 = kseg0 address of the tree
         return entry
+
+    def boot_area_top(self):
+        """End of the RAM a booting kernel can reach through kseg0 (the first 256 MiB)."""
+        return min(self.mem_size, 256 << 20)
 
     def start_cpu(self, n, pc, arg):
         """Release CPU ``n`` (IPI device START): kernel mode, exceptions at EBase."""
@@ -368,9 +386,15 @@ class Machine:
                                     for p in pages},
                     "latency_cycles": {"local": int(self.cache.params[P_LOCAL]),
                                        "remote": int(self.cache.params[P_REMOTE])}}
+        # Per-device counters of devices that keep them (RTC, virtio slots in use)
+        devices = {}
+        for base, _, dev in self.devices:
+            counters = dev.stats() if hasattr(dev, "stats") else None
+            if counters is not None:
+                devices[getattr(dev, "name", None) or f"0x{base:08x}"] = counters
         return {**total, "exceptions": exc_total, "cpus": cpus, **numa,
                 "uart": {"tx_bytes": self.uart.tx_count, "rx_bytes": self.uart.rx_count},
-                "ipi": {"sent": self.ipi.sent}}
+                "ipi": {"sent": self.ipi.sent}, "devices": devices}
 
 
 def wait_ends(cpu):

@@ -77,8 +77,13 @@ def unpack_zboot(path):
     """
     import lzma
     import struct
-    with open(path, "rb") as f:
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None                     # load_elf will say why
+    if not data.startswith(b"\x7fELF"):
+        return None
     words = struct.unpack_from(f"<{min(len(data), 0x20000) // 4}I", data)
     entry = None
     for k in range(len(words) - 2):

@@ -2,7 +2,7 @@
 # Installs the system packages discovm needs, through apt-get, only when missing.
 # The one place where Debian packages are named (Python packages: pyproject.toml).
 set -euo pipefail
-PKGS=(gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu qemu-system-mips python3-venv)
+PKGS=(gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu qemu-system-mips python3-venv device-tree-compiler qemu-user-static)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,12 @@ def _parser():
     run = sub.add_parser("run", help="boot a guest on the simulated machine")
     run.add_argument("--config", metavar="FILE.toml", help="machine description (TOML)")
     run.add_argument("--kernel", metavar="PROG.elf", help="guest ELF to boot")
+    run.add_argument("--linux", action="store_true",
+                     help="boot Debian's Linux and busybox (fetched by `discovm fetch`)")
+    run.add_argument("--cmd", metavar="'SHELL COMMANDS'",
+                     help="with --linux: run these, print their output, power off with "
+                          "their status (default: an interactive shell)")
+    run.add_argument("--append", metavar="ARGS", help="with --linux: kernel command line")
     run.add_argument("--mem", type=_size, default=None, metavar="SIZE",
                      help="RAM size (default 64M)")
     run.add_argument("--cpus", type=int, default=None, metavar="N", help="CPUs (default 1)")
@@ -37,7 +43,20 @@ def _parser():
     run.add_argument("--disk", action="append", default=[], metavar="IMG",
                      help="raw disk image as a virtio-blk disk (repeatable; read-only if "
                           "the file is not writable)")
+    fetch = sub.add_parser("fetch", help="download Debian's mipsel kernel and busybox")
+    fetch.add_argument("--cache", metavar="DIR", help="cache directory (default ./cache)")
     return p
+
+
+def cmd_fetch(args):
+    from .guests import debian
+    try:
+        files = debian.fetch(args.cache)
+    except debian.DebianFetchError as e:
+        print(f"discovm: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{files.kernel_package} {files.kernel_version}; busybox {files.busybox_version}")
+    return 0
 
 
 def _stdin_reader():
@@ -88,8 +107,13 @@ def machine_config(args):
     if args.timing:
         cfg.mode = "timing"
     config.validate(cfg, args.config or "command line")
-    if not cfg.kernel:
-        raise ConfigError("nothing to run: give --kernel PROG.elf (or kernel = ... in --config)")
+    if args.linux and cfg.kernel:
+        raise ConfigError("give --kernel or --linux, not both")
+    if (args.cmd is not None or args.append is not None) and not args.linux:
+        raise ConfigError("--cmd and --append go with --linux")
+    if not cfg.kernel and not args.linux:
+        raise ConfigError("nothing to run: give --kernel PROG.elf or --linux "
+                          "(or kernel = ... in --config)")
     return cfg
 
 
@@ -101,7 +125,10 @@ def cmd_run(args):
         m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
                     timing=cfg.timing_args())
         attach_board(m, disks=args.disk, clock_hz=cfg.clock)
-        m.load_kernel(cfg.kernel, dtb=_device_tree(m))
+        if args.linux:
+            _boot_linux(m, args)
+        else:
+            m.load_kernel(cfg.kernel, dtb=_device_tree(m))
         reader = _stdin_reader()
         if reader:
             m.input, m.input_open = reader
@@ -126,6 +153,15 @@ def cmd_run(args):
     return status
 
 
+def _boot_linux(machine, args):
+    from .guests import debian, linux
+    try:
+        files = debian.fetch()
+    except debian.DebianFetchError as e:
+        raise ConfigError(f"cannot fetch Debian's kernel: {e}") from None
+    linux.boot_linux(machine, files, cmd=args.cmd, bootargs=args.append)
+
+
 def _device_tree(machine):
     """The machine's device tree blob, if the device-tree compiler is available."""
     try:
@@ -139,4 +175,6 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "run":
         return cmd_run(args)
+    if args.command == "fetch":
+        return cmd_fetch(args)
     return EXIT_ERROR

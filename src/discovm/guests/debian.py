@@ -102,8 +102,10 @@ def _run(cmd, what, cwd=None):
                                "dpkg is needed)") from None
     if r.returncode != 0:
         lines = [l for l in (r.stderr + r.stdout).splitlines() if l.strip()]
-        errs = [l for l in lines if l.startswith(("E:", "W:", "Err:", "dpkg"))] or lines
-        raise DebianFetchError(f"{what} failed: {errs[-1] if errs else f'exit {r.returncode}'}")
+        # apt's own "E:" lines say what went wrong; failing that, any warning or the last line
+        errs = ([l for l in lines if l.startswith("E:")] or
+                [l for l in lines if l.startswith(("W:", "Err:", "dpkg"))] or lines)
+        raise DebianFetchError(f"{what} failed: {errs[0] if errs else f'exit {r.returncode}'}")
     return r.stdout
 
 

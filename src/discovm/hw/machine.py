@@ -80,6 +80,7 @@ class Machine:
                 raise MachineError(f"timing mode: {e}") from None
             self.tm = self.cache.engine_args()
         self._events = []            # (due time, sequence, callback): device completions
+        self._quantum_end = None     # end of the quantum being run (None between quanta)
         self._seq = 0
         self.input = None            # callable returning newly arrived console bytes, or b""
         self.input_open = lambda: False
@@ -210,11 +211,22 @@ class Machine:
                 cpu.s[cs.S_EVENT_AT] = 0
 
     # ---- device time and DMA ------------------------------------------------------------
+    def now(self):
+        """Simulated time as a device sees it: during a CPU's quantum (a device access),
+        that CPU's cycle counter; between quanta (device events), the machine's time."""
+        if self._quantum_end is None:
+            return self.time
+        return max(self.time, int(self.cpus[self.current_cpu].s[cs.S_CYCLE]))
+
     def schedule(self, delay, callback):
-        """Call ``callback()`` once ``delay`` cycles of simulated time have passed (at the
-        end of the quantum in which they pass; devices run between quanta)."""
+        """Call ``callback()`` once ``delay`` cycles of simulated time have passed, counted
+        from now().  Devices run between quanta, so a quantum in progress is cut short to
+        end when the event is due."""
         self._seq += 1
-        heapq.heappush(self._events, (self.time + max(1, int(delay)), self._seq, callback))
+        due = self.now() + max(1, int(delay))
+        heapq.heappush(self._events, (due, self._seq, callback))
+        if self._quantum_end is not None:
+            self._quantum_end = min(self._quantum_end, due)
 
     def _run_events(self):
         while self._events and self._events[0][0] <= self.time:
@@ -270,23 +282,26 @@ class Machine:
                                        "(--max-instructions); the guest did not power off")
                 end = min(end, self.time + max_instructions - done)
             all_idle = True
+            self._quantum_end = end                  # schedule() may bring it forward
             for n, cpu in enumerate(self.cpus):
                 if not self.running[n]:
-                    cpu.s[cs.S_CYCLE] = max(int(cpu.s[cs.S_CYCLE]), end)
+                    cpu.s[cs.S_CYCLE] = max(int(cpu.s[cs.S_CYCLE]), self._quantum_end)
                     continue
                 self.current_cpu = n
                 if smp:
                     cpu.s[cs.S_LLBIT] = 0            # another CPU may have written the line
-                if not self._run_cpu(cpu, end):
+                if not self._run_cpu(cpu):
                     all_idle = False
                 if self.syscon.exit_status is not None:
                     break
+            end, self._quantum_end = self._quantum_end, None
             self.time = end
             self._run_events()
             self._flush_console()
             self._poll_input()
             if all_idle and not self._events and \
-                    not any(c.s[cs.S_TIMER_AT] < 1 << 61 for c in self._live()):
+                    not any(c.s[cs.S_TIMER_AT] < 1 << 61 for c in self._live()) and \
+                    not any(wait_ends(c) for c in self._live()):   # an event just raised one
                 if not self.input_open():
                     raise MachineError("every CPU waits for an interrupt that nothing "
                                        "will raise")
@@ -299,12 +314,14 @@ class Machine:
     def _live(self):
         return [c for n, c in enumerate(self.cpus) if self.running[n]]
 
-    def _run_cpu(self, cpu, end):
-        """Run one CPU to cycle ``end``; returns True if it spent the time idle in WAIT."""
+    def _run_cpu(self, cpu):
+        """Run one CPU to the end of the quantum; returns True if it spent the time idle
+        in WAIT.  (The end is re-read: a device access may schedule an earlier event.)"""
         s = cpu.s
         idle = False
-        while self.running[cpu.s[cs.S_CPUNUM]] and int(s[cs.S_CYCLE]) < end \
+        while self.running[cpu.s[cs.S_CPUNUM]] and int(s[cs.S_CYCLE]) < self._quantum_end \
                 and self.syscon.exit_status is None:
+            end = self._quantum_end
             s[cs.S_LIMIT] = end
             s[cs.S_EVENT_AT] = min(int(s[cs.S_EVENT_AT]), end)
             reason = engine.run(cpu.r, cpu.cp0, s, cpu.tlb, cpu.stag, cpu.spa,

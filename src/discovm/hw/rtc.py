@@ -23,7 +23,6 @@ cycles / clock.  Nothing here reads the host's clock unless the caller passes it
 as the start.
 """
 
-from . import cpu_state as cs
 from .physmap import IRQ_RTC
 
 TIME_LOW, TIME_HIGH, ALARM_LOW, ALARM_HIGH = 0x00, 0x04, 0x08, 0x0C
@@ -52,15 +51,10 @@ class GoldfishRtc:
         self.alarms_fired = 0
 
     # ---- time ---------------------------------------------------------------------------
-    def cycles(self):
-        """Simulated cycles now: the accessing CPU's own counter (finer than the machine's
-        per-quantum time), never less than the machine's time."""
-        m = self.machine
-        cpu = m.cpus[m.current_cpu]
-        return max(m.time, int(cpu.s[cs.S_CYCLE]))
-
     def now_ns(self):
-        return self.offset_ns + self.cycles() * NS // self.clock_hz
+        # machine.now(): the accessing CPU's own cycle counter during an access, which is
+        # finer than the machine's per-quantum time.
+        return self.offset_ns + self.machine.now() * NS // self.clock_hz
 
     def irq(self):
         return self.irq_pending and self.irq_enabled
@@ -115,8 +109,6 @@ class GoldfishRtc:
             self._fire(token)               # an alarm in the past fires at once
             return
         delay = -(-delta_ns * self.clock_hz // NS)         # cycles, rounded up
-        # schedule() counts from the machine's time, which may be behind this CPU's.
-        delay += self.cycles() - self.machine.time
         self.machine.schedule(delay, lambda: self._fire(token))
 
     def _fire(self, token):

@@ -88,7 +88,15 @@ class VirtioBlk:
         self.t = transport
 
     def close(self):
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except (OSError, AttributeError):
+            pass
 
     # ---- configuration space (5.2.4) --------------------------------------------------
     def config_bytes(self):
@@ -110,7 +118,7 @@ class VirtioBlk:
             if chain is None:
                 return
             self.counters["requests"] += 1
-            now = self.t.machine.time
+            now = self.t.machine.now()
             self.busy_until = max(now, self.busy_until) + self.latency
             self.t.schedule(self.busy_until - now,
                             lambda q=queue, c=chain: self.t.run_backend(self._complete, q, c))

@@ -2,7 +2,8 @@
 # Installs the system packages discovm needs, through apt-get, only when missing.
 # The one place where Debian packages are named (Python packages: pyproject.toml).
 set -euo pipefail
-PKGS=(gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu qemu-system-mips python3-venv device-tree-compiler qemu-user-static)
+PKGS=(gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu qemu-system-mips python3-venv
+      device-tree-compiler qemu-user-static e2fsprogs)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

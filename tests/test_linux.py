@@ -57,3 +57,24 @@ def test_machine_facts_and_exit_status(debian):
     assert lines[0].startswith("Linux (none) 6.1.0-") and lines[0].endswith(" mips GNU/Linux")
     assert "MIPS 24Kc" in out and "discovm" in out
     assert lines[-1] == "1"
+
+
+def test_ext4_on_virtio_disk_survives_a_second_boot(debian, tmp_path):
+    img = tmp_path / "disk.img"
+    subprocess.run(["truncate", "-s", "16M", str(img)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True)
+    p, out = run_linux("mount -t ext4 /dev/vda /mnt && seq 1 300 > /mnt/numbers && "
+                       "echo written-in-guest > /mnt/hello.txt && umount /mnt && echo ok",
+                       "--disk", img)
+    assert p.returncode == 0 and out == "ok\n", p.stderr
+    # the host sees the guest's file in the image ...
+    host = subprocess.run(["debugfs", "-R", "cat /hello.txt", str(img)],
+                          capture_output=True, text=True, check=True)
+    assert host.stdout == "written-in-guest\n"
+    # ... and a second boot reads both files back
+    p, out = run_linux("mount -t ext4 /dev/vda /mnt && cat /mnt/hello.txt && "
+                       "md5sum < /mnt/numbers", "--disk", img)
+    assert p.returncode == 0, p.stderr
+    expected = subprocess.run("seq 1 300 | md5sum", shell=True, capture_output=True,
+                              text=True).stdout
+    assert out == "written-in-guest\n" + expected

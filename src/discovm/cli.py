@@ -6,6 +6,7 @@ import sys
 
 from . import config
 from .config import ConfigError, parse_size
+from .terminal import ConsoleInput
 
 EXIT_RUNAWAY = 124          # the guest did not power off within --max-instructions
 EXIT_ERROR = 2              # bad input or a machine error
@@ -59,40 +60,6 @@ def cmd_fetch(args):
     return 0
 
 
-def _stdin_reader():
-    """Console input: whatever arrives on stdin, without blocking the machine."""
-    import os
-    import threading
-    from collections import deque
-    if sys.stdin is None or sys.stdin.closed:
-        return None
-    try:
-        fd = sys.stdin.fileno()
-    except (OSError, ValueError):
-        return None
-    chunks = deque()
-    state = {"open": True}
-
-    def pump():
-        while True:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                data = b""
-            if not data:
-                state["open"] = False
-                return
-            chunks.append(data)
-    threading.Thread(target=pump, daemon=True).start()
-
-    def poll():
-        out = b""
-        while chunks:
-            out += chunks.popleft()
-        return out
-    return poll, lambda: state["open"] or bool(chunks)
-
-
 def machine_config(args):
     """The configuration file, if any, with the command-line flags on top."""
     cfg = config.load(args.config) if args.config else config.MachineConfig()
@@ -123,15 +90,14 @@ def cmd_run(args):
     try:
         cfg = machine_config(args)
         m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
-                    timing=cfg.timing_args())
+                    timing=cfg.timing_args(), clock_hz=cfg.clock)
         attach_board(m, disks=args.disk, clock_hz=cfg.clock)
         if args.linux:
             _boot_linux(m, args)
         else:
             m.load_kernel(cfg.kernel, dtb=_device_tree(m))
-        reader = _stdin_reader()
-        if reader:
-            m.input, m.input_open = reader
+        console = ConsoleInput()
+        m.input, m.input_open = console.poll, console.is_open
     except (ConfigError, LoadError, MachineError, BoardError) as e:
         print(f"discovm: {e}", file=sys.stderr)
         return EXIT_ERROR
@@ -143,9 +109,11 @@ def cmd_run(args):
         print(f"\ndiscovm: {e}", file=sys.stderr)
         status = EXIT_RUNAWAY if "--max-instructions" in str(e) else EXIT_ERROR
     except KeyboardInterrupt:
+        console.restore()
         print("\ndiscovm: interrupted", file=sys.stderr)
         status = 130
     finally:
+        console.restore()
         sys.stdout.flush()
         if args.stats:
             with open(args.stats, "w") as f:

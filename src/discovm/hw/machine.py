@@ -43,7 +43,8 @@ class Machine:
     time simply the quantum's end.
     """
 
-    def __init__(self, mem_size=64 << 20, ncpus=1, nodes=1, timing=None, console=None):
+    def __init__(self, mem_size=64 << 20, ncpus=1, nodes=1, timing=None, console=None,
+                 clock_hz=200_000_000):
         if mem_size < (1 << 20) or mem_size % 4096:
             raise MachineError("memory size must be a multiple of 4 KiB and at least 1 MiB")
         if not 1 <= ncpus <= 32:
@@ -51,6 +52,7 @@ class Machine:
         if not 1 <= nodes <= ncpus or ncpus % nodes:
             raise MachineError("NUMA nodes must divide the CPUs evenly (1 <= nodes <= cpus)")
         self.nodes = nodes
+        self.clock_hz = clock_hz     # Count runs at half of it; the device tree says so
         self.mem_size = mem_size
         # Host memory: RAM, then the boot ROM.  One byte array, three views for the engine.
         self.mem = np.zeros(mem_size + physmap.ROM_SIZE, np.uint8)

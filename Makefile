@@ -32,8 +32,14 @@ test-slow: guests
 bench: guests
 	$(PY) bench/bench_cpu.py
 
-demo: guests
-	$(VENV)/bin/discovm run --kernel guests/build/discovm/hello.elf
+# Boots Debian's own Linux (fetched on first use) on the simulated machine and runs a few
+# busybox commands in it; the machine powers off when they are done.
+DEMO_CMD = uname -a; echo; cat /proc/cpuinfo | head -6; echo; 	echo "6 x 7 = $$((6*7))"; seq 1 1000 | md5sum; free; ls /
+
+demo: $(STAMP)
+	$(VENV)/bin/discovm fetch
+	$(VENV)/bin/discovm run --linux --cmd '$(DEMO_CMD)' --stats demo-stats.json
+	@$(PY) -c "import json; d = json.load(open('demo-stats.json')); 	print('\n%d guest instructions, %d exceptions, %d TLB refills' % 	(d['instructions'], sum(d['exceptions'].values()), d['tlb_refills']))"
 
 clean:
 	$(MAKE) -C guests clean

@@ -189,3 +189,98 @@ def test_uart_receives_stdin(tmp_path):
     p = discovm("run", "--kernel", elf, "--max-instructions", "50000000", input="hello\n")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "HELLO\n"
+
+
+# CPU 0 starts the others; each installs the exception vectors, enables IP4 and sleeps in
+# WAIT.  CPU 0 sends every one of them an IPI; the handler acknowledges it, marks the CPU's
+# flag and the CPU stops itself.  CPU 0 waits for all flags and for all CPUs to stop.
+IPI = r"""
+    .set noreorder
+    .set noat
+    .equ DEV, 0xBF003000
+    .globl _start
+_start:
+    li      $s7, DEV
+    lw      $s6, 0($s7)             # number of CPUs
+    la      $t0, secondary
+    sw      $t0, 0x08($s7)          # START_PC
+    li      $s0, 1
+1:  beq     $s0, $s6, 2f
+    nop
+    sw      $s0, 0x0C($s7)          # START_ARG
+    sw      $s0, 0x10($s7)          # START
+    b       1b
+    addiu   $s0, $s0, 1
+2:  li      $t1, 0                  # let them reach WAIT, then interrupt each one
+3:  addiu   $t1, $t1, 1
+    li      $t2, 100000
+    bne     $t1, $t2, 3b
+    nop
+    li      $s0, 1
+4:  beq     $s0, $s6, 5f
+    nop
+    sw      $s0, 0x20($s7)          # SEND
+    b       4b
+    addiu   $s0, $s0, 1
+5:  li      $s0, 1                  # wait for every flag
+    la      $t3, flags
+6:  beq     $s0, $s6, 8f
+    sll     $t0, $s0, 2
+    addu    $t0, $t0, $t3
+7:  lw      $t1, 0($t0)
+    beqz    $t1, 7b
+    nop
+    b       6b
+    addiu   $s0, $s0, 1
+8:  lw      $t0, 0x14($s7)          # RUNNING: wait until only CPU 0 is left
+    li      $t1, 1
+    bne     $t0, $t1, 8b
+    nop
+    la      $a0, msg
+    j       puts_and_exit
+    li      $a1, 0
+
+secondary:
+    la      $t0, vectors
+    mtc0    $t0, $15, 1             # EBase
+    li      $t0, (1 << 12) | 1      # IM4 | IE
+    mtc0    $t0, $12
+    ehb
+9:  wait
+    b       9b
+    nop
+
+    .align  12
+vectors:
+    .org    vectors + 0x180
+    li      $k0, DEV
+    sw      $zero, 0x24($k0)        # CLEAR my IPI
+    lw      $k1, 0x04($k0)          # who am I
+    sll     $k1, $k1, 2
+    la      $t0, flags
+    addu    $t0, $t0, $k1
+    li      $t1, 1
+    sw      $t1, 0($t0)
+    srl     $k1, $k1, 2
+    sw      $k1, 0x18($k0)          # STOP myself
+10: b       10b
+    nop
+
+    .data
+flags:  .space 128
+msg:    .asciz "all IPIs delivered\n"
+"""
+
+
+@pytest.mark.parametrize("cpus", [2, 8])
+def test_ipis_reach_every_cpu(cpus, tmp_path):
+    elf = assemble(IPI, tmp_path / "ipi.elf")
+    stats = tmp_path / "stats.json"
+    p = discovm("run", "--kernel", elf, "--cpus", cpus, "--stats", stats,
+                "--max-instructions", "50000000")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "all IPIs delivered\n"
+    data = json.loads(stats.read_text())
+    assert data["ipi"]["sent"] == cpus - 1
+    for c in data["cpus"][1:]:
+        assert c["interrupts"] == 1 and c["idle_cycles"] > 0

@@ -12,7 +12,8 @@ from .cpu_state import (C0_CAUSE, C0_COMPARE, C0_CONFIG, C0_CONTEXT, C0_COUNT, C
                         C0_ENTRYHI, C0_ENTRYLO0, C0_ENTRYLO1, C0_EPC, C0_ERROREPC, C0_HWRENA,
                         C0_INDEX, C0_PAGEMASK, C0_RANDOM, C0_SEGCTL0, C0_SEGCTL1, C0_SEGCTL2,
                         C0_STATUS, C0_USERLOCAL, C0_WIRED, CA_TI, CA_WRITABLE, N_TLB,
-                        S_BRANCH_PC, S_CYCLE, S_EVENT_AT, S_LLBIT, S_COUNT_BIAS, ST_ERL,
+                        S_BRANCH_PC, S_COUNT_FROZEN, S_CYCLE, S_EVENT_AT, S_LLBIT,
+                        S_COUNT_BIAS, ST_ERL, CA_DC,
                         ST_EXL, ST_IE, ST_WRITABLE)
 from .exceptions import pending_interrupts, read_count, schedule_timer
 from .isa import (C0_MFC0, C0_MFMC0, C0_MTC0, CO_ERET, CO_TLBP, CO_TLBR, CO_TLBWI, CO_TLBWR,
@@ -68,7 +69,10 @@ def read_cp0(cp0, s, idx):
 def write_cp0(cp0, s, stag, idx, value):
     mask = WRITE_MASK[idx]
     if idx == C0_COUNT:
-        s[S_COUNT_BIAS] = value - (s[S_CYCLE] >> 1)
+        if s[S_COUNT_FROZEN] >= 0:
+            s[S_COUNT_FROZEN] = value & 0xFFFFFFFF
+        else:
+            s[S_COUNT_BIAS] = value - (s[S_CYCLE] >> 1)
         schedule_timer(cp0, s, np.int64(cp0[C0_COMPARE]))
         return
     if idx == C0_COMPARE:
@@ -84,6 +88,14 @@ def write_cp0(cp0, s, stag, idx, value):
         update_context(cp0, s)
         s[S_EVENT_AT] = 0                   # interrupts may have become deliverable
     elif idx == C0_CAUSE:
+        # Cause.DC stops Count (and so the timer) while set (MIPS32 PRA, Cause register).
+        if (value & CA_DC) and s[S_COUNT_FROZEN] < 0:
+            s[S_COUNT_FROZEN] = read_count(s)
+            schedule_timer(cp0, s, np.int64(cp0[C0_COMPARE]))
+        elif not (value & CA_DC) and s[S_COUNT_FROZEN] >= 0:
+            s[S_COUNT_BIAS] = s[S_COUNT_FROZEN] - (s[S_CYCLE] >> 1)
+            s[S_COUNT_FROZEN] = -1
+            schedule_timer(cp0, s, np.int64(cp0[C0_COMPARE]))
         s[S_EVENT_AT] = 0
     elif idx == C0_WIRED:
         cp0[C0_RANDOM] = N_TLB - 1

@@ -121,6 +121,7 @@ S_MISS_LOCAL = 35
 S_MISS_REMOTE = 36
 S_CACHE_INVALIDATIONS = 37
 S_STALL = 38          # cycles spent waiting for memory (timing mode)
+S_COUNT_FROZEN = 39   # Count's value while Cause.DC stops it, else -1
 S_EXC_COUNT = 64      # 32 slots: exceptions taken, by ExcCode
 N_SCALARS = 128
 
@@ -180,6 +181,7 @@ class CpuState:
         s[S_BRANCH_PC] = -1
         s[S_EVENT_AT] = 0
         s[S_TIMER_AT] = 1 << 62
+        s[S_COUNT_FROZEN] = -1
         s[S_LLBIT] = 0
         s[S_EXC_COUNT:S_EXC_COUNT + 32] = 0
 

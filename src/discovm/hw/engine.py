@@ -91,6 +91,16 @@ def fetch_slow(cp0, s, tlb, stag, spa, pc):
 
 
 @jit
+def extend_load(op, v):
+    """The register value a load of opcode ``op`` leaves for memory value ``v``."""
+    if op == OP_LB:
+        return (((v & 0xFF) ^ 0x80) - 0x80) & M32
+    if op == OP_LH:
+        return (((v & 0xFFFF) ^ 0x8000) - 0x8000) & M32
+    return v & M32
+
+
+@jit
 def data_slow(r, cp0, s, tlb, stag, spa, op, rt, va):
     """Software-TLB miss on a load or store.
 
@@ -122,13 +132,8 @@ def data_slow(r, cp0, s, tlb, stag, spa, op, rt, va):
         s[S_MMIO_DONE] = 0
         if s[S_MMIO_VALUE] < 0:                     # the device signalled a bus error
             return _pend(s, EXC_DBE, NO_BADVADDR, 0)
-        v = s[S_MMIO_VALUE]
         if not store and rt != 0:
-            if op == OP_LB:
-                v = ((v & 0xFF) ^ 0x80) - 0x80
-            elif op == OP_LH:
-                v = ((v & 0xFFFF) ^ 0x8000) - 0x8000
-            r[rt] = v & M32
+            r[rt] = extend_load(op, s[S_MMIO_VALUE])
         return -3
     s[S_MMIO_PA] = pa
     s[S_MMIO_SIZE] = size

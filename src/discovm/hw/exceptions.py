@@ -11,6 +11,7 @@ import numpy as np
 
 from .cpu_state import (C0_BADVADDR, C0_CAUSE, C0_CONTEXT, C0_EBASE, C0_ENTRYHI, C0_EPC,
                         C0_STATUS, CA_BD, CA_IV, CA_TI, EXC_INT, S_BRANCH_PC, S_COUNT_BIAS,
+                        S_COUNT_FROZEN,
                         S_CYCLE, S_EVENT_AT, S_EXC_COUNT, S_INTERRUPTS, S_IRQ_LINES, S_LIMIT,
                         S_TIMER_AT, S_TLB_REFILLS, ST_BEV, ST_ERL, ST_EXL, ST_IE)
 from .jit import jit
@@ -71,11 +72,16 @@ def exception_entry(cp0, s, exc, pc, badva, refill, ce):
 
 @jit
 def read_count(s):
+    if s[S_COUNT_FROZEN] >= 0:                  # Cause.DC: Count is stopped
+        return s[S_COUNT_FROZEN]
     return ((s[S_CYCLE] >> 1) + s[S_COUNT_BIAS]) & 0xFFFFFFFF
 
 
 @jit
 def schedule_timer(cp0, s, compare):
+    if s[S_COUNT_FROZEN] >= 0:
+        s[S_TIMER_AT] = 1 << 62                 # a stopped Count never reaches Compare
+        return
     ticks = (compare - read_count(s)) & 0xFFFFFFFF
     if ticks == 0:
         ticks = 1 << 32

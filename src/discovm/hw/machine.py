@@ -15,7 +15,8 @@ import numpy as np
 
 from . import cpu_state as cs
 from . import engine, physmap
-from .elf_loader import LoadError, load_elf, unpack_zboot
+from .boot import load_kernel
+from .elf_loader import LoadError
 from .cache import P_LOCAL, P_REMOTE, CacheModel, dma_write
 from .exceptions import pending_interrupts
 from .ipi import IpiDevice
@@ -130,30 +131,8 @@ class Machine:
 
     # ---- boot --------------------------------------------------------------------------
     def load_kernel(self, path, dtb=None, unpack=True):
-        """Load an ELF and set CPU 0 up by the UHI convention (a0 = -2, a1 = device tree).
-
-        A compressed Linux kernel (zboot vmlinuz) is decompressed here, as a bootloader
-        would, unless ``unpack`` is False (then its own decompressor runs on the CPU).
-        """
-        zboot = unpack_zboot(path) if unpack else None
-        if zboot:
-            image, load, entry = zboot
-            self.write_phys(physmap.kseg_to_phys(load), image)
-            top = physmap.kseg_to_phys(load) + len(image)
-        else:
-            entry, top = load_elf(path, self.write_phys)
-        cpu = self.cpus[0]
-        cpu.set_pc(entry)
-        cpu.r[4] = 0xFFFFFFFE                        # a0 = -2: UHI boot
-        if dtb is not None:
-            # At the top of the RAM kseg0 reaches, clear of a kernel's BSS (which a
-            # compressed image does not show) and of where it will allocate early.
-            addr = (self.boot_area_top() - len(dtb)) & ~0xFFFF
-            if addr < top:
-                raise LoadError("no room for the device tree above the kernel")
-            self.write_phys(addr, dtb)
-            cpu.r[5] = 0x80000000 | addr             # a1 = kseg0 address of the tree
-        return entry
+        """Load a guest ELF for CPU 0 (see :func:`discovm.hw.boot.load_kernel`)."""
+        return load_kernel(self, self.cpus[0], path, dtb, unpack)
 
     def boot_area_top(self):
         """End of the RAM a booting kernel can reach through kseg0 (the first 256 MiB)."""

@@ -25,6 +25,8 @@ def _parser():
     run = sub.add_parser("run", help="boot a guest on the simulated machine")
     run.add_argument("--config", metavar="FILE.toml", help="machine description (TOML)")
     run.add_argument("--kernel", metavar="PROG.elf", help="guest ELF to boot")
+    run.add_argument("--vm", action="store_true",
+                     help="run the guest inside one virtual machine under the monitor")
     run.add_argument("--linux", action="store_true",
                      help="boot Debian's Linux and busybox (fetched by `discovm fetch`)")
     run.add_argument("--cmd", metavar="'SHELL COMMANDS'",
@@ -91,9 +93,19 @@ def cmd_run(args):
         cfg = machine_config(args)
         m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
                     timing=cfg.timing_args(), clock_hz=cfg.clock)
-        attach_board(m, disks=args.disk, clock_hz=cfg.clock)
+        if not args.vm:
+            attach_board(m, disks=args.disk, clock_hz=cfg.clock)
+        target = m
+        if args.vm:
+            from .monitor.monitor import Monitor
+            monitor = Monitor(m)
+            target = monitor.create_vm("vm", cfg.memory, 1)
+            attach_board(target, disks=args.disk, clock_hz=cfg.clock)
         if args.linux:
-            _boot_linux(m, args)
+            _boot_linux(target, args)
+        elif args.vm:
+            from .hw.boot import load_kernel
+            load_kernel(target, target.vcpus[0].v, cfg.kernel, dtb=_device_tree(target))
         else:
             m.load_kernel(cfg.kernel, dtb=_device_tree(m))
         console = ConsoleInput()
@@ -103,7 +115,10 @@ def cmd_run(args):
         return EXIT_ERROR
     status = EXIT_ERROR
     try:
-        status = m.run(max_instructions=args.max_instructions)
+        if args.vm:
+            status = _run_vms(monitor, args)
+        else:
+            status = m.run(max_instructions=args.max_instructions)
     except MachineError as e:
         sys.stdout.flush()
         print(f"\ndiscovm: {e}", file=sys.stderr)
@@ -116,8 +131,24 @@ def cmd_run(args):
         console.restore()
         sys.stdout.flush()
         if args.stats:
+            stats = m.stats()
+            if args.vm:
+                stats["monitor"] = monitor.stats()
             with open(args.stats, "w") as f:
-                json.dump(m.stats(), f, indent=2)
+                json.dump(stats, f, indent=2)
+    return status
+
+
+def _run_vms(monitor, args):
+    """Run the monitor's VMs; the exit status is the first failing VM's, else 0."""
+    monitor.run(max_instructions=args.max_instructions)
+    status = 0
+    for vm in monitor.vms:
+        if vm.error:
+            print(f"\ndiscovm: [{vm.name}] {vm.error}", file=sys.stderr)
+            status = status or (EXIT_RUNAWAY if "stopped after" in vm.error else EXIT_ERROR)
+        elif vm.exit_status:
+            status = status or vm.exit_status
     return status
 
 

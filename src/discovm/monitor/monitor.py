@@ -1,0 +1,259 @@
+"""The monitor: runs virtual machines on the machine's CPUs (paper section 4).
+
+The monitor owns kernel mode.  It puts a VCPU on a physical CPU by loading its registers
+and setting the CPU up for the guest's current mode (guest kernel -> supervisor mode,
+guest user -> user mode, interrupts off, ``S_EXIT_ON_EXC`` so that every exception comes
+back here), then lets the engine run it.  VCPUs are time-shared over the CPUs in quanta;
+a VCPU in WAIT is passed over until an interrupt is posted to it; when another VCPU is
+put on a CPU its hardware TLB is flushed (ASIDs are not virtualized, paper 4.2.2).
+
+Segmentation control makes the guest's "unmapped" kseg0 and kseg1 mapped segments that
+supervisor mode may use, so an unmodified kernel linked for kseg0 runs in supervisor mode
+with its kseg0 translated through the pmap (paper 4.3.1, done by the hardware).  When the
+guest itself is in supervisor mode those segments are switched back to kernel-only, so it
+sees the address errors the architecture promises.
+"""
+
+import numpy as np
+
+from ..hw import cpu_state as cs
+from ..hw import engine
+from ..hw.exceptions import pending_interrupts, service_events
+from ..hw.machine import DmaError
+from ..hw.mmu import stlb_flush, stlb_flush_range, update_context
+from .pmap import MachineMemory
+from .trap import GuestFault, handle_trap
+from .vcpu import RUNNABLE, STOPPED, WAITING
+from .vm import VirtualMachine, VmError
+
+QUANTUM = 50_000
+# SegCtl words (MIPS32 PRA, Segmentation Control): AM=MSK (2) for the guest-kernel view,
+# AM=MK (1) for guest supervisor mode; kuseg MUSK (3) without EU (the monitor emulates
+# the guest's ERL view itself).  C=3: cacheable.
+_MSK, _MK, _MUSK = 0x23, 0x13, 0x33
+SEGCTL_GUEST_KERNEL = ((_MSK << 16) | _MSK, (_MSK << 16) | _MSK, (_MUSK << 16) | _MUSK)
+SEGCTL_GUEST_SUPER = ((_MSK << 16) | _MK, (_MK << 16) | _MK, (_MUSK << 16) | _MUSK)
+
+
+class Monitor:
+    def __init__(self, machine):
+        self.machine = machine
+        self.memory = MachineMemory(machine)
+        self.vms = []
+        self.on_cpu = [None] * len(machine.cpus)        # VCPU loaded on each CPU
+        self.queues = [[] for _ in machine.cpus]         # run queue of each CPU
+        machine.current_vm = None
+        for p in machine.cpus:
+            p.s[cs.S_EXIT_ON_EXC] = 1
+
+    # ---- building VMs -------------------------------------------------------------------
+    def create_vm(self, name, mem_size, nvcpus=1, console=None):
+        vm = VirtualMachine(self, len(self.vms), name, mem_size, nvcpus,
+                            console or self.machine.console)
+        self.vms.append(vm)
+        ncpus = len(self.machine.cpus)
+        for vcpu in vm.vcpus:
+            # Spread VCPUs over CPUs; a VCPU's memory comes from its CPU's node.
+            k = sum(len(q) for q in self.queues) % ncpus
+            self.queues[k].append(vcpu)
+            vcpu.node = int(self.machine.cpus[k].s[cs.S_NODE])
+        return vm
+
+    def dma_error(self, message):
+        return DmaError(message)
+
+    # ---- putting a VCPU on a CPU -----------------------------------------------------------
+    def switch_to(self, p, n, vcpu):
+        old = self.on_cpu[n]
+        if old is vcpu:
+            return
+        if old is not None:
+            self.save(p, old)
+        self.flush_tlb(p)                                # paper 4.2.2: flush on switch
+        v = vcpu.v
+        p.r[:] = v.r
+        p.s[cs.S_PC] = v.s[cs.S_PC]
+        p.s[cs.S_NPC] = v.s[cs.S_NPC]
+        p.s[cs.S_BRANCH_PC] = v.s[cs.S_BRANCH_PC]
+        p.s[cs.S_LLBIT] = 0
+        p.cp0[cs.C0_USERLOCAL] = v.cp0[cs.C0_USERLOCAL]
+        # rdhwr $29 (TLS) runs natively when the guest allows it; the rest trap.
+        p.cp0[cs.C0_HWRENA] = int(v.cp0[cs.C0_HWRENA]) & (1 << 29)
+        self.on_cpu[n] = vcpu
+        vcpu.pcpu = n
+        vcpu.stats["world_switches"] += 1
+        self.sync_mode(p, vcpu)
+
+    def save(self, p, vcpu):
+        v = vcpu.v
+        v.r[:] = p.r
+        v.s[cs.S_PC] = p.s[cs.S_PC]
+        v.s[cs.S_NPC] = p.s[cs.S_NPC]
+        v.s[cs.S_BRANCH_PC] = p.s[cs.S_BRANCH_PC]
+
+    def sync_mode(self, p, vcpu):
+        """Set the physical CPU up for the guest's current mode and ASID."""
+        v = vcpu.v
+        update_context(v.cp0, v.s)
+        mode = int(v.s[cs.S_MODE])
+        p.cp0[cs.C0_STATUS] = (1 if mode < 2 else 2) << cs.ST_KSU_SHIFT
+        p.cp0[cs.C0_ENTRYHI] = int(v.cp0[cs.C0_ENTRYHI]) & 0xFF
+        p.cp0[cs.C0_HWRENA] = int(v.cp0[cs.C0_HWRENA]) & (1 << 29)
+        want = SEGCTL_GUEST_SUPER if mode == 1 else SEGCTL_GUEST_KERNEL
+        if (int(p.cp0[cs.C0_SEGCTL0]), int(p.cp0[cs.C0_SEGCTL1]),
+                int(p.cp0[cs.C0_SEGCTL2])) != want:
+            p.cp0[cs.C0_SEGCTL0], p.cp0[cs.C0_SEGCTL1], p.cp0[cs.C0_SEGCTL2] = want
+            stlb_flush(p.stag)
+        update_context(p.cp0, p.s)
+
+    def flush_tlb(self, p):
+        for i in range(cs.N_TLB):
+            p.tlb[i] = (0x80000000 + (i << 13), 0, 0, 0)
+        stlb_flush(p.stag)
+
+    def forget_guest_mapping(self, p, vcpu, old_entry):
+        """The guest replaced a TLB entry: drop the hardware entries made from it."""
+        mask = int(old_entry[1]) | 0x1FFF
+        lo = int(old_entry[0]) & ~mask & 0xFFFFFFFF
+        hi = lo + mask + 1
+        for i in range(cs.N_TLB):
+            va = int(p.tlb[i, 0]) & ~0x1FFF
+            if lo <= va < hi:
+                p.tlb[i] = (0x80000000 + (i << 13), 0, 0, 0)
+        stlb_flush_range(p.stag, lo, mask + 1)
+
+    def single_step(self, p):
+        """Execute one instruction (a branch) and return the address it continues at
+        after its delay slot (see trap.step_past)."""
+        p.s[cs.S_LIMIT] = int(p.s[cs.S_CYCLE]) + 1
+        p.s[cs.S_EVENT_AT] = p.s[cs.S_LIMIT]
+        reason = engine.run(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, self.machine.ram32,
+                            self.machine.ram16, self.machine.mem, self.machine.tm)
+        if reason != engine.R_LIMIT:
+            raise GuestFault("a branch before an emulated instruction faulted")
+        return int(p.s[cs.S_NPC])
+
+    def vcpu_waits(self, vcpu):
+        if not self._interrupt_pending(vcpu):
+            vcpu.state = WAITING
+
+    def _interrupt_pending(self, vcpu):
+        v = vcpu.v
+        if int(v.s[cs.S_CYCLE]) >= int(v.s[cs.S_TIMER_AT]):
+            return True
+        return bool(int(pending_interrupts(v.cp0, v.s)) & int(v.cp0[cs.C0_STATUS]) & 0xFF00)
+
+    # ---- running ------------------------------------------------------------------------------
+    def run(self, max_instructions=None):
+        m = self.machine
+        while any(vm.running for vm in self.vms):
+            end = m.time + QUANTUM
+            if m._events:
+                end = max(m.time + 1, min(end, m._events[0][0]))
+            m._quantum_end = end
+            for n, p in enumerate(m.cpus):
+                vcpu = self._pick(n, p)
+                m.current_cpu = n
+                if vcpu is None:
+                    p.s[cs.S_CYCLE] = max(int(p.s[cs.S_CYCLE]), m._quantum_end)
+                    p.s[cs.S_IDLE] += max(0, m._quantum_end - int(p.s[cs.S_CYCLE]))
+                    continue
+                self.switch_to(p, n, vcpu)
+                self._run_vcpu(p, vcpu)
+            m.time, m._quantum_end = m._quantum_end, None
+            for p in m.cpus:
+                p.s[cs.S_CYCLE] = max(int(p.s[cs.S_CYCLE]), m.time)
+            m._run_events()
+            for vm in self.vms:
+                vm._update_irqs()
+            self._wake_waiters()
+            m._flush_console()
+            if max_instructions is not None and m.total_instructions() >= max_instructions:
+                for vm in self.vms:
+                    if vm.running:
+                        vm.error = f"stopped after {max_instructions} instructions"
+            if all(v.state != RUNNABLE for vm in self.vms if vm.running for v in vm.vcpus) \
+                    and not m._events and any(vm.running for vm in self.vms):
+                self._skip_idle_time()
+        m._flush_console()
+        return self.vms
+
+    def _pick(self, n, p):
+        queue = self.queues[n]
+        for k in range(len(queue)):
+            vcpu = queue[0]
+            queue.append(queue.pop(0))                   # round robin
+            if vcpu.state == RUNNABLE and vcpu.vm.running:
+                return vcpu
+        return None
+
+    def _run_vcpu(self, p, vcpu):
+        m = self.machine
+        v = vcpu.v
+        while vcpu.state == RUNNABLE and vcpu.vm.running and \
+                int(p.s[cs.S_CYCLE]) < m._quantum_end:
+            v.s[cs.S_CYCLE] = p.s[cs.S_CYCLE]
+            if int(v.s[cs.S_EVENT_AT]) <= int(v.s[cs.S_CYCLE]):
+                v.s[cs.S_LIMIT] = 1 << 62
+                v.s[cs.S_BRANCH_PC] = p.s[cs.S_BRANCH_PC]
+                vec = int(service_events(v.cp0, v.s, int(p.s[cs.S_PC])))
+                if vec >= 0:                             # a virtual interrupt
+                    vcpu.count("reflected", "Int")
+                    p.s[cs.S_PC] = vec
+                    p.s[cs.S_NPC] = (vec + 4) & 0xFFFFFFFF
+                    p.s[cs.S_BRANCH_PC] = -1
+                    self.sync_mode(p, vcpu)
+            limit = min(m._quantum_end, int(v.s[cs.S_TIMER_AT]), int(v.s[cs.S_EVENT_AT]))
+            p.s[cs.S_LIMIT] = max(limit, int(p.s[cs.S_CYCLE]) + 1)
+            p.s[cs.S_EVENT_AT] = p.s[cs.S_LIMIT]
+            reason = engine.run(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, m.ram32, m.ram16,
+                                m.mem, m.tm)
+            if reason == engine.R_EXCEPTION:
+                try:
+                    handle_trap(self, p, vcpu)
+                except (GuestFault, VmError, DmaError) as e:
+                    vcpu.vm.error = str(e)
+                # The hardware's exception entry left the CPU in kernel mode (EXL): back
+                # to the guest's mode before it runs again.
+                self.sync_mode(p, vcpu)
+            elif reason != engine.R_LIMIT:
+                vcpu.vm.error = f"monitor: unexpected engine stop {reason}"
+            vm = vcpu.vm
+            if vm.syscon.exit_status is not None and vm.exit_status is None:
+                vm.exit_status = vm.syscon.exit_status
+        v.s[cs.S_CYCLE] = p.s[cs.S_CYCLE]
+
+    def _wake_waiters(self):
+        for vm in self.vms:
+            for vcpu in vm.vcpus:
+                vcpu.v.s[cs.S_CYCLE] = self.machine.time
+                if vcpu.state == WAITING and self._interrupt_pending(vcpu):
+                    vcpu.state = RUNNABLE
+
+    def _skip_idle_time(self):
+        """Every VCPU waits: jump to the next virtual timer (paper 4.2.1: WAIT deschedules)."""
+        m = self.machine
+        wake = min((int(v.v.s[cs.S_TIMER_AT]) for vm in self.vms if vm.running
+                    for v in vm.vcpus if v.state == WAITING), default=1 << 62)
+        if wake >= 1 << 61:
+            if m.input_open():
+                return
+            for vm in self.vms:
+                if vm.running:
+                    vm.error = "every VCPU waits for an interrupt that nothing will raise"
+            return
+        if wake > m.time:
+            for p in m.cpus:
+                p.s[cs.S_IDLE] += wake - m.time
+                p.s[cs.S_CYCLE] = wake
+            m.time = wake
+        self._wake_waiters()
+
+    # ---- statistics ----------------------------------------------------------------------
+    def stats(self):
+        out = []
+        for vm in self.vms:
+            out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
+                        "pages_allocated": vm.pmap.allocated(),
+                        "vcpus": [dict(v.stats, vcpu=v.index) for v in vm.vcpus]})
+        return {"vms": out, "machine_pages_used": self.memory.used()}

@@ -1,0 +1,280 @@
+"""Trap and emulate: what the monitor does when a guest's instruction stops the CPU.
+
+Every exception a guest raises returns to the monitor (the engine's ``R_EXCEPTION``).
+The monitor reads the *physical* Cause, EPC and BadVAddr and decides (paper 4.2.1-4.2.3):
+
+* **TLB miss** on a guest address: work out what the guest's own MMU would say (the
+  hardware's translation code run on the VCPU's virtual CP0 and VTLB).  If the guest
+  maps the page, or it lies in a segment the guest sees unmapped (kseg0/kseg1), turn the
+  guest-physical page into a machine page through the pmap and write a hardware TLB entry:
+  the guest never notices.  Otherwise reflect the TLB exception the guest would have had.
+* **Coprocessor unusable** for CP0 from guest kernel mode: a privileged instruction.
+  Emulate it on the virtual CP0 with the hardware's own CP0 code, then step past it.
+* **Device access** (guest-physical address in the device window): emulate the load or
+  store against the VM's virtual device.
+* Everything else (syscall, break, traps, overflow, reserved instructions, address errors,
+  FPU use) belongs to the guest: reflect it to the guest's exception vector, setting the
+  virtual EPC, Cause, BadVAddr and Status as the hardware would have.
+"""
+
+import numpy as np
+
+from ..hw import cpu_state as cs
+from ..hw import isa
+from ..hw.cp0 import COP0_RESERVED, COP0_WAIT, execute_cop0, read_cp0, tlb_probe, tlb_write
+from ..hw.cp0 import read_random
+from ..hw.engine import extend_load
+from ..hw.exceptions import NO_BADVADDR, exception_entry
+from ..hw.mmu import LOAD, STORE, T_ADDRESS_ERROR, T_MODIFIED, T_OK, T_REFILL, tlb_lookup
+from ..hw.mmu import translate, update_context
+from ..hw.physmap import DEVICE_WINDOW, ROM_BASE
+from .pmap import MachineMemory
+
+M32 = 0xFFFFFFFF
+C0_OPS = {isa.C0_MFC0: "mfc0", isa.C0_MTC0: "mtc0", isa.C0_MFMC0: "di/ei"}
+CO_OPS = {isa.CO_TLBR: "tlbr", isa.CO_TLBWI: "tlbwi", isa.CO_TLBWR: "tlbwr",
+          isa.CO_TLBP: "tlbp", isa.CO_ERET: "eret", isa.CO_WAIT: "wait"}
+
+
+class GuestFault(Exception):
+    """The guest did something that ends its VM (reported, never a traceback)."""
+
+
+def handle_trap(mon, pcpu, vcpu):
+    """Deal with the exception that just returned physical CPU ``pcpu`` to the monitor."""
+    p = pcpu
+    cause = int(p.cp0[cs.C0_CAUSE])
+    exc = (cause >> 2) & 31
+    bd = bool(cause >> 31)
+    epc = int(p.cp0[cs.C0_EPC])
+    badva = int(p.cp0[cs.C0_BADVADDR])
+    fault_pc = (epc + 4) & M32 if bd else epc
+    vcpu.count("traps", cs.EXC_NAMES.get(exc, str(exc)))
+    v = vcpu.v
+    v.s[cs.S_CYCLE] = p.s[cs.S_CYCLE]
+    if exc in (cs.EXC_TLBL, cs.EXC_TLBS, cs.EXC_MOD):
+        kind = LOAD if exc == cs.EXC_TLBL else STORE
+        res, gpa = translate(v.cp0, v.s, v.tlb, badva, kind)
+        if res == T_OK and vcpu.vm.is_ram(gpa):
+            map_page(mon, p, vcpu, badva)
+            resume(p, epc)                      # try the instruction again
+        elif res == T_OK:
+            if DEVICE_WINDOW <= gpa < ROM_BASE and not (exc == cs.EXC_TLBL and badva == fault_pc):
+                emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa)
+            else:
+                fetch = exc == cs.EXC_TLBL and badva == fault_pc
+                reflect(p, vcpu, epc, bd, cs.EXC_IBE if fetch else cs.EXC_DBE)
+        else:
+            reflect_translation(p, vcpu, epc, bd, res, badva, kind)
+    elif exc in (cs.EXC_ADEL, cs.EXC_ADES):
+        kind = STORE if exc == cs.EXC_ADES else LOAD
+        res, gpa = (T_ADDRESS_ERROR, 0) if badva & 0 else translate(v.cp0, v.s, v.tlb, badva, kind)
+        if res == T_OK and not _misaligned(mon, p, vcpu, fault_pc, badva):
+            raise GuestFault(f"monitor: the guest may use 0x{badva:08x} but the CPU refused it")
+        reflect(p, vcpu, epc, bd, exc, badva=badva)
+    elif exc == cs.EXC_CPU and ((cause >> 28) & 3) == 0:
+        if vcpu.mode == 0 or int(v.cp0[cs.C0_STATUS]) & cs.ST_CU0:
+            emulate_privileged(mon, p, vcpu, epc, bd, fault_pc)
+        else:
+            reflect(p, vcpu, epc, bd, cs.EXC_CPU, ce=0)
+    elif exc == cs.EXC_RI:
+        inst = guest_fetch(mon, p, vcpu, fault_pc)
+        if inst is not None and inst >> 26 == isa.OP_SPECIAL3 and inst & 63 == isa.S3_RDHWR \
+                and rdhwr_allowed(v, (inst >> 11) & 31):
+            emulate_rdhwr(p, vcpu, inst)
+            vcpu.count("emulated", "rdhwr")
+            step_past(mon, p, vcpu, epc, bd)
+        else:
+            reflect(p, vcpu, epc, bd, cs.EXC_RI)
+    else:
+        reflect(p, vcpu, epc, bd, exc, ce=(cause >> 28) & 3)
+
+
+def _misaligned(mon, p, vcpu, fault_pc, badva):
+    """True if the address error comes from alignment (the guest would get it too)."""
+    inst = guest_fetch(mon, p, vcpu, fault_pc)
+    if inst is None or badva == fault_pc:
+        return badva & 3 != 0
+    op = inst >> 26
+    return bool(badva & int(isa.MEM_ALIGN[op])) if op < 64 else False
+
+
+# ---- getting back into the guest ---------------------------------------------------------
+
+def resume(p, pc):
+    p.s[cs.S_PC] = pc
+    p.s[cs.S_NPC] = (pc + 4) & M32
+    p.s[cs.S_BRANCH_PC] = -1
+
+
+def step_past(mon, p, vcpu, epc, bd):
+    """Continue after an emulated instruction at EPC, or in the delay slot of the branch at
+    EPC: then the branch is executed once more by the CPU itself, stopping before its slot,
+    so that its target comes from the hardware's own branch code."""
+    if not bd:
+        resume(p, (epc + 4) & M32)
+        return
+    resume(p, epc)
+    target = mon.single_step(p)
+    resume(p, target)
+
+
+def reflect(p, vcpu, epc, bd, exc, badva=NO_BADVADDR, refill=False, ce=0):
+    """Deliver exception ``exc`` to the guest, as the hardware would have (virtual EPC,
+    Cause.BD/ExcCode/CE, BadVAddr, EXL) and continue at the guest's vector."""
+    v = vcpu.v
+    v.s[cs.S_BRANCH_PC] = epc if bd else -1
+    fault_pc = (epc + 4) & M32 if bd else epc
+    vector = exception_entry(v.cp0, v.s, exc, fault_pc, badva, refill, ce)
+    vcpu.count("reflected", cs.EXC_NAMES.get(exc, str(exc)))
+    resume(p, vector)
+    vcpu.vm.monitor.sync_mode(p, vcpu)
+
+
+def reflect_translation(p, vcpu, epc, bd, res, badva, kind):
+    if res == T_ADDRESS_ERROR:
+        reflect(p, vcpu, epc, bd, cs.EXC_ADES if kind == STORE else cs.EXC_ADEL, badva=badva)
+    elif res == T_MODIFIED:
+        reflect(p, vcpu, epc, bd, cs.EXC_MOD, badva=badva)
+    else:
+        vcpu.stats["guest_tlb_misses"] += 1
+        reflect(p, vcpu, epc, bd, cs.EXC_TLBS if kind == STORE else cs.EXC_TLBL,
+                badva=badva, refill=(res == T_REFILL))
+
+
+# ---- the MMU: guest virtual -> guest physical -> machine ---------------------------------
+
+def map_page(mon, p, vcpu, va):
+    """Write a hardware TLB entry for the 8 KiB pair around ``va`` with the translations
+    the guest's own MMU gives, through the pmap (paper 4.2.2)."""
+    v = vcpu.v
+    asid = int(v.cp0[cs.C0_ENTRYHI]) & 0xFF
+    even = va & ~0x1FFF
+    lo = [0, 0]
+    for half in (0, 1):
+        hva = even + half * 0x1000
+        res, gpa = translate(v.cp0, v.s, v.tlb, hva, LOAD)
+        if res != T_OK or not vcpu.vm.is_ram(gpa):
+            continue
+        mpage = vcpu.vm.pmap.lookup(gpa >> 12, vcpu.node)
+        dirty = translate(v.cp0, v.s, v.tlb, hva, STORE)[0] == T_OK
+        i = tlb_lookup(v.tlb, hva, asid)
+        glob = i < 0 or bool(v.tlb[i, 2] & 1)   # unmapped guest segments are global
+        lo[half] = (MachineMemory.pfn(mpage) << 6) | (3 << 3) | (4 if dirty else 0) | 2 \
+            | (1 if glob else 0)
+    g = lo[0] & lo[1] & 1
+    if lo[0] and not lo[1]:
+        lo[1] = lo[0] & 1 if g else 0
+    if lo[1] and not lo[0]:
+        lo[0] = lo[1] & 1
+    p.cp0[cs.C0_ENTRYHI] = even | asid
+    p.cp0[cs.C0_ENTRYLO0] = lo[0]
+    p.cp0[cs.C0_ENTRYLO1] = lo[1]
+    p.cp0[cs.C0_PAGEMASK] = 0
+    tlb_probe(p.cp0, p.tlb)
+    index = int(p.cp0[cs.C0_INDEX])
+    if index & 0x80000000:
+        index = int(read_random(p.cp0, p.s))
+    tlb_write(p.cp0, p.stag, p.tlb, index)
+    vcpu.stats["tlb_fills"] += 1
+
+
+def guest_fetch(mon, p, vcpu, va):
+    """The instruction word at guest virtual ``va``, as the guest's MMU sees it."""
+    v = vcpu.v
+    res, gpa = translate(v.cp0, v.s, v.tlb, va, LOAD)
+    if res != T_OK or not vcpu.vm.is_ram(gpa, 4):
+        return None
+    off = vcpu.vm.machine_offset(gpa, vcpu.node)
+    return int(mon.machine.ram32[off >> 2])
+
+
+# ---- privileged instructions ------------------------------------------------------------
+
+def emulate_privileged(mon, p, vcpu, epc, bd, fault_pc):
+    inst = guest_fetch(mon, p, vcpu, fault_pc)
+    if inst is None:
+        raise GuestFault(f"cannot read the instruction at 0x{fault_pc:08x}")
+    op = inst >> 26
+    v = vcpu.v
+    if op == isa.OP_CACHE:
+        vcpu.count("emulated", "cache")          # nothing to do: no caches to maintain
+        step_past(mon, p, vcpu, epc, bd)
+        return
+    if op != isa.OP_COP0:
+        reflect(p, vcpu, epc, bd, cs.EXC_CPU, ce=0)
+        return
+    rs = (inst >> 21) & 31
+    name = CO_OPS.get(inst & 63, "co?") if rs & 0x10 else C0_OPS.get(rs, "cop0?")
+    vcpu.count("emulated", name)
+    # The guest's live registers are in the physical CPU: emulate on them, with the
+    # virtual CP0 and VTLB.
+    before = v.tlb.copy() if name in ("tlbwi", "tlbwr") else None
+    old_status = int(v.cp0[cs.C0_STATUS])
+    old_segctl = v.cp0[cs.C0_SEGCTL0:cs.C0_SEGCTL2 + 1].copy()
+    v.s[cs.S_BRANCH_PC] = -1
+    result = execute_cop0(p.r, v.cp0, v.s, v.tlb, vcpu.dummy_stag, inst, fault_pc)
+    p.r[0] = 0
+    if before is not None:
+        for i in np.nonzero((before != v.tlb).any(axis=1))[0]:
+            mon.forget_guest_mapping(p, vcpu, before[i])
+    if not np.array_equal(old_segctl, v.cp0[cs.C0_SEGCTL0:cs.C0_SEGCTL2 + 1]) or \
+            (old_status ^ int(v.cp0[cs.C0_STATUS])) & cs.ST_ERL:
+        mon.flush_tlb(p)                          # the guest's whole address map changed
+    if result == COP0_RESERVED:
+        reflect(p, vcpu, epc, bd, cs.EXC_RI)
+        return
+    if result >= 0:                              # ERET: no delay slot, straight to target
+        resume(p, result)
+        p.s[cs.S_LLBIT] = 0                      # ERET breaks the guest's ll/sc link
+    else:
+        step_past(mon, p, vcpu, epc, bd)
+        if result == COP0_WAIT:
+            mon.vcpu_waits(vcpu)
+    if name in ("mtc0", "tlbr") and rs == isa.C0_MTC0 and \
+            ((inst >> 11) & 31) * 8 + (inst & 7) == cs.C0_USERLOCAL:
+        p.cp0[cs.C0_USERLOCAL] = v.cp0[cs.C0_USERLOCAL]
+    mon.sync_mode(p, vcpu)
+
+
+def rdhwr_allowed(v, rd):
+    return (int(v.s[cs.S_MODE]) == 0 or int(v.cp0[cs.C0_STATUS]) & cs.ST_CU0
+            or (int(v.cp0[cs.C0_HWRENA]) >> rd) & 1) and rd in (0, 1, 2, 3, 29)
+
+
+def emulate_rdhwr(p, vcpu, inst):
+    v = vcpu.v
+    rt, rd = (inst >> 16) & 31, (inst >> 11) & 31
+    value = {0: vcpu.index, 1: 32, 2: int(read_cp0(v.cp0, v.s, cs.C0_COUNT)), 3: 2,
+             29: int(v.cp0[cs.C0_USERLOCAL])}[rd]
+    if rt:
+        p.r[rt] = value & M32
+
+
+# ---- devices ------------------------------------------------------------------------------
+
+def emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa):
+    """A guest load or store to its device window: perform it on the virtual device."""
+    inst = guest_fetch(mon, p, vcpu, fault_pc)
+    if inst is None:
+        raise GuestFault(f"cannot read the instruction at 0x{fault_pc:08x}")
+    op = inst >> 26
+    size = int(isa.MEM_SIZE[op]) if op < 64 else 0
+    if size == 0 or op in (isa.OP_LWL, isa.OP_LWR, isa.OP_SWL, isa.OP_SWR, isa.OP_LL, isa.OP_SC):
+        reflect(p, vcpu, epc, bd, cs.EXC_DBE)
+        return
+    rt = (inst >> 16) & 31
+    base, dev = vcpu.vm.device_at(gpa)
+    vcpu.stats["mmio"] += 1
+    if dev is None:
+        reflect(p, vcpu, epc, bd, cs.EXC_DBE)
+        return
+    mon.machine.current_vm = vcpu.vm
+    if isa.MEM_STORE[op]:
+        dev.write(gpa - base, int(p.r[rt]) & ((1 << (8 * size)) - 1), size)
+    else:
+        value = dev.read(gpa - base, size) & M32
+        if rt:
+            p.r[rt] = extend_load(op, value)
+    vcpu.vm._update_irqs()
+    step_past(mon, p, vcpu, epc, bd)

@@ -1,0 +1,157 @@
+"""A virtual machine: memory (through its pmap), VCPUs, and virtual devices.
+
+A VM sees the same machine as the bare hardware (same physical address map).  Its devices
+are the hardware's own device models (UART, system controller, RTC, virtio-mmio), attached
+to the VM instead of the machine: the VM offers them the same small interface the machine
+does (``add_device``, ``schedule``, ``now``, ``dma_read``/``dma_write``), with DMA going
+through the VM's pmap after a bounds check, as Disco translated DMA addresses
+(paper 4.2.4).
+"""
+
+import numpy as np
+
+from ..hw import cpu_state as cs
+from ..hw import physmap
+from ..hw.syscon import Syscon
+from ..hw.uart import Uart
+from .pmap import Pmap
+from .vcpu import VCpu
+
+
+class VmError(Exception):
+    """Something a guest did that stops its VM (reported per VM)."""
+
+
+class GuestDmaError(Exception):
+    pass
+
+
+class PrefixedConsole:
+    """A VM's console: its lines, prefixed with ``[name] ``, on the machine's output."""
+
+    def __init__(self, name, out):
+        self.prefix = f"[{name}] ".encode()
+        self.out = out
+        self.at_line_start = True
+
+    def __call__(self, byte):
+        if self.at_line_start:
+            for b in self.prefix:
+                self.out(b)
+            self.at_line_start = False
+        self.out(byte)
+        if byte == 10:
+            self.at_line_start = True
+
+    def flush(self):
+        flush = getattr(self.out, "flush", None)
+        if flush:
+            flush()
+
+
+class VirtualMachine:
+    def __init__(self, monitor, vm_id, name, mem_size, nvcpus, console):
+        if mem_size % 4096 or mem_size < (1 << 20):
+            raise VmError(f"{name}: memory must be at least 1M and a multiple of 4K")
+        if mem_size > physmap.DEVICE_WINDOW:
+            raise VmError(f"{name}: at most {physmap.DEVICE_WINDOW >> 20} MiB per VM for now")
+        self.monitor = monitor
+        self.id = vm_id
+        self.name = name
+        self.mem_size = mem_size
+        self.nodes = 1
+        self.clock_hz = monitor.machine.clock_hz
+        self.pmap = Pmap(monitor.memory, vm_id, mem_size)
+        self.vcpus = [VCpu(self, i) for i in range(nvcpus)]
+        self.cpus = [v.v for v in self.vcpus]          # for the device tree's description
+        self.devices = []
+        self.uart = Uart(console)
+        self.syscon = Syscon()
+        self.add_device(physmap.UART_BASE, 0x100, self.uart)
+        self.add_device(physmap.SYSCON_BASE, 0x100, self.syscon)
+        self.exit_status = None        # set when the guest powers its VM off
+        self.error = None              # set when the monitor stopped it
+        for v in self.vcpus:
+            v.v.s[cs.S_RAM_SIZE] = mem_size
+            v.v.s[cs.S_RAM_LO_END] = mem_size
+
+    # ---- the interface devices expect from their host (as hw.machine offers) ------------
+    def add_device(self, base, size, device):
+        self.devices.append((base, size, device))
+
+    def device_at(self, gpa):
+        for base, size, dev in self.devices:
+            if base <= gpa < base + size:
+                return base, dev
+        return None, None
+
+    def now(self):
+        return self.monitor.machine.now()
+
+    def schedule(self, delay, callback):
+        def run():
+            callback()
+            self._update_irqs()
+        self.monitor.machine.schedule(delay, run)
+
+    def _update_irqs(self):
+        """Virtual interrupt lines of VCPU 0 from the virtual devices' levels."""
+        lines = 0
+        for _, _, dev in self.devices:
+            line = getattr(dev, "irq_line", None)
+            if line is not None and dev.irq():
+                lines |= 1 << line
+        s = self.vcpus[0].v.s
+        if int(s[cs.S_IRQ_LINES]) != lines:
+            s[cs.S_IRQ_LINES] = lines
+            s[cs.S_EVENT_AT] = 0           # look at once
+
+    # ---- guest-physical memory ----------------------------------------------------------
+    def is_ram(self, gpa, size=1):
+        return 0 <= gpa and gpa + size <= self.mem_size
+
+    def machine_offset(self, gpa, node=0):
+        """Host offset of guest-physical byte ``gpa`` (allocating its page on first touch)."""
+        return self.pmap.lookup(gpa >> 12, node) * 4096 + (gpa & 0xFFF)
+
+    def _copy(self, gpa, data=None, size=None):
+        n = len(data) if data is not None else size
+        if not self.is_ram(gpa, n):
+            raise GuestDmaError(f"guest-physical 0x{gpa:08x}+{n} is outside the VM's RAM")
+        mem = self.monitor.machine.mem
+        out = bytearray()
+        pos = 0
+        while pos < n:
+            chunk = min(n - pos, 4096 - ((gpa + pos) & 0xFFF))
+            off = self.machine_offset(gpa + pos)
+            if data is not None:
+                mem[off:off + chunk] = np.frombuffer(bytes(data[pos:pos + chunk]), np.uint8)
+            else:
+                out += mem[off:off + chunk].tobytes()
+            pos += chunk
+        return bytes(out)
+
+    def write_phys(self, gpa, data):
+        self._copy(gpa, data=data)
+
+    def read_phys(self, gpa, size):
+        return self._copy(gpa, size=size)
+
+    def dma_read(self, gpa, size):
+        try:
+            return self._copy(gpa, size=size)
+        except GuestDmaError as e:
+            raise self.monitor.dma_error(str(e)) from None
+
+    def dma_write(self, gpa, data):
+        try:
+            self._copy(gpa, data=data)
+        except GuestDmaError as e:
+            raise self.monitor.dma_error(str(e)) from None
+
+    def boot_area_top(self):
+        return min(self.mem_size, 256 << 20)
+
+    @property
+    def running(self):
+        return self.exit_status is None and self.error is None

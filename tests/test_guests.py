@@ -142,3 +142,19 @@ def test_discovm_matches_qemu(built, name):
     want = expected_on_discovm(name, qemu_output(name), out)
     assert out == want, f"output differs from QEMU's (exit status {status}, stderr: {err!r})"
     assert status == 0, f"exit status {status}; stderr: {err}"
+
+
+@pytest.mark.discovm
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_same_program_inside_a_vm(built, name):
+    """The test of a virtual machine monitor: the same binary, unchanged, prints the same
+    in a VM (guest kernel mode emulated in supervisor mode) as on the bare machine, and so
+    the same as QEMU."""
+    elf = elf_path(name, "discovm")
+    out, status = run_discovm(elf, "--vm", "--max-instructions", MAX_INSTRUCTIONS)
+    err = run_discovm.last["stderr"].strip()
+    assert status is not None, f"discovm --vm did not stop; output so far:\n{out}"
+    assert "Traceback" not in err, f"discovm --vm crashed:\n{err}"
+    bare, bare_status = run_discovm(elf, "--max-instructions", MAX_INSTRUCTIONS)
+    assert out == bare, f"output in a VM differs from the bare machine (stderr: {err!r})"
+    assert status == bare_status == 0, f"exit status {status}; stderr: {err}"

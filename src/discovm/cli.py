@@ -103,11 +103,8 @@ def cmd_run(args):
             attach_board(target, disks=args.disk, clock_hz=cfg.clock)
         if args.linux:
             _boot_linux(target, args)
-        elif args.vm:
-            from .hw.boot import load_kernel
-            load_kernel(target, target.vcpus[0].v, cfg.kernel, dtb=_device_tree(target))
         else:
-            m.load_kernel(cfg.kernel, dtb=_device_tree(m))
+            target.load_kernel(cfg.kernel, dtb=_device_tree(target))
         console = ConsoleInput()
         m.input, m.input_open = console.poll, console.is_open
     except (ConfigError, LoadError, MachineError, BoardError) as e:

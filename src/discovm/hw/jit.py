@@ -3,7 +3,7 @@
 Every compiled function of ``hw`` is decorated with :func:`jit`.  numba's on-disk cache only
 notices changes to the source file of the cached function, but the CPU loop inlines constants
 and calls helpers from several modules (``isa``, ``cpu_state``, ``mmu``, ...).  So the cache
-lives in a directory named after a hash of *all* of ``hw``'s sources: any edit anywhere gives
+lives in a directory named after a hash of *all* of the package's sources: any edit anywhere gives
 a fresh cache, and an unchanged tree starts in well under a second instead of recompiling.
 
 ``NUMBA_DISABLE_JIT=1`` still works: the same functions then run as plain (slow) Python.
@@ -19,9 +19,10 @@ _HERE = pathlib.Path(__file__).resolve().parent
 
 
 def _source_hash() -> str:
+    # All of the package: the monitor's compiled fast paths call into hw too.
     h = hashlib.sha256(numba.__version__.encode())
-    for path in sorted(_HERE.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(_HERE.parent.rglob("*.py")):
+        h.update(str(path.relative_to(_HERE.parent)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

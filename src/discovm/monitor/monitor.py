@@ -18,21 +18,16 @@ import numpy as np
 
 from ..hw import cpu_state as cs
 from ..hw import engine
-from ..hw.exceptions import pending_interrupts, service_events
+from ..hw.exceptions import pending_interrupts
 from ..hw.machine import DmaError
-from ..hw.mmu import stlb_flush, stlb_flush_range, update_context
+from .fastpath import F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS, F_L2TLB_MISSES, F_SLOW
+from .fastpath import F_TLB_FILLS, flush_tlb, forget_range, run_guest, sync_mode
 from .pmap import MachineMemory
 from .trap import GuestFault, handle_trap
 from .vcpu import RUNNABLE, STOPPED, WAITING
 from .vm import VirtualMachine, VmError
 
 QUANTUM = 50_000
-# SegCtl words (MIPS32 PRA, Segmentation Control): AM=MSK (2) for the guest-kernel view,
-# AM=MK (1) for guest supervisor mode; kuseg MUSK (3) without EU (the monitor emulates
-# the guest's ERL view itself).  C=3: cacheable.
-_MSK, _MK, _MUSK = 0x23, 0x13, 0x33
-SEGCTL_GUEST_KERNEL = ((_MSK << 16) | _MSK, (_MSK << 16) | _MSK, (_MUSK << 16) | _MUSK)
-SEGCTL_GUEST_SUPER = ((_MSK << 16) | _MK, (_MK << 16) | _MK, (_MUSK << 16) | _MUSK)
 
 
 class Monitor:
@@ -93,34 +88,18 @@ class Monitor:
 
     def sync_mode(self, p, vcpu):
         """Set the physical CPU up for the guest's current mode and ASID."""
-        v = vcpu.v
-        update_context(v.cp0, v.s)
-        mode = int(v.s[cs.S_MODE])
-        p.cp0[cs.C0_STATUS] = (1 if mode < 2 else 2) << cs.ST_KSU_SHIFT
-        p.cp0[cs.C0_ENTRYHI] = int(v.cp0[cs.C0_ENTRYHI]) & 0xFF
-        p.cp0[cs.C0_HWRENA] = int(v.cp0[cs.C0_HWRENA]) & (1 << 29)
-        want = SEGCTL_GUEST_SUPER if mode == 1 else SEGCTL_GUEST_KERNEL
-        if (int(p.cp0[cs.C0_SEGCTL0]), int(p.cp0[cs.C0_SEGCTL1]),
-                int(p.cp0[cs.C0_SEGCTL2])) != want:
-            p.cp0[cs.C0_SEGCTL0], p.cp0[cs.C0_SEGCTL1], p.cp0[cs.C0_SEGCTL2] = want
-            stlb_flush(p.stag)
-        update_context(p.cp0, p.s)
+        sync_mode(p.cp0, p.s, p.stag, vcpu.v.cp0, vcpu.v.s)
 
-    def flush_tlb(self, p):
-        for i in range(cs.N_TLB):
-            p.tlb[i] = (0x80000000 + (i << 13), 0, 0, 0)
-        stlb_flush(p.stag)
+    def flush_tlb(self, p, vcpu=None):
+        flush_tlb(p.tlb, p.stag)
+        if vcpu is not None:
+            vcpu.l2tag[:] = -1
 
     def forget_guest_mapping(self, p, vcpu, old_entry):
-        """The guest replaced a TLB entry: drop the hardware entries made from it."""
+        """The guest replaced a TLB entry: drop the hardware and L2TLB entries made from it."""
         mask = int(old_entry[1]) | 0x1FFF
-        lo = int(old_entry[0]) & ~mask & 0xFFFFFFFF
-        hi = lo + mask + 1
-        for i in range(cs.N_TLB):
-            va = int(p.tlb[i, 0]) & ~0x1FFF
-            if lo <= va < hi:
-                p.tlb[i] = (0x80000000 + (i << 13), 0, 0, 0)
-        stlb_flush_range(p.stag, lo, mask + 1)
+        forget_range(p.tlb, p.stag, vcpu.l2tag, int(old_entry[0]) & ~mask & 0xFFFFFFFF,
+                     mask + 1)
 
     def single_step(self, p):
         """Execute one instruction (a branch) and return the address it continues at
@@ -188,26 +167,16 @@ class Monitor:
         return None
 
     def _run_vcpu(self, p, vcpu):
+        """Run ``vcpu`` on ``p`` to the end of the quantum: compiled fast paths in
+        run_guest, the rest of the traps here in Python."""
         m = self.machine
         v = vcpu.v
         while vcpu.state == RUNNABLE and vcpu.vm.running and \
                 int(p.s[cs.S_CYCLE]) < m._quantum_end:
-            v.s[cs.S_CYCLE] = p.s[cs.S_CYCLE]
-            if int(v.s[cs.S_EVENT_AT]) <= int(v.s[cs.S_CYCLE]):
-                v.s[cs.S_LIMIT] = 1 << 62
-                v.s[cs.S_BRANCH_PC] = p.s[cs.S_BRANCH_PC]
-                vec = int(service_events(v.cp0, v.s, int(p.s[cs.S_PC])))
-                if vec >= 0:                             # a virtual interrupt
-                    vcpu.count("reflected", "Int")
-                    p.s[cs.S_PC] = vec
-                    p.s[cs.S_NPC] = (vec + 4) & 0xFFFFFFFF
-                    p.s[cs.S_BRANCH_PC] = -1
-                    self.sync_mode(p, vcpu)
-            limit = min(m._quantum_end, int(v.s[cs.S_TIMER_AT]), int(v.s[cs.S_EVENT_AT]))
-            p.s[cs.S_LIMIT] = max(limit, int(p.s[cs.S_CYCLE]) + 1)
-            p.s[cs.S_EVENT_AT] = p.s[cs.S_LIMIT]
-            reason = engine.run(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, m.ram32, m.ram16,
-                                m.mem, m.tm)
+            reason = run_guest(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, m.ram32, m.ram16,
+                               m.mem, m.tm, v.cp0, v.s, v.tlb, vcpu.dummy_stag,
+                               vcpu.vm.pmap.mpage, vcpu.l2tag, vcpu.l2val, vcpu.fstats,
+                               m._quantum_end)
             if reason == engine.R_EXCEPTION:
                 try:
                     handle_trap(self, p, vcpu)
@@ -253,7 +222,17 @@ class Monitor:
     def stats(self):
         out = []
         for vm in self.vms:
+            vcpus = []
+            for v in vm.vcpus:
+                f = v.fstats
+                d = dict(v.stats, vcpu=v.index)
+                d["fast"] = {"tlb_fills": int(f[F_TLB_FILLS]),
+                             "l2tlb_hits": int(f[F_L2TLB_HITS]),
+                             "l2tlb_misses": int(f[F_L2TLB_MISSES]),
+                             "emulated": int(f[F_EMULATED]),
+                             "interrupts": int(f[F_INTERRUPTS]),
+                             "slow_traps": int(f[F_SLOW])}
+                vcpus.append(d)
             out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
-                        "pages_allocated": vm.pmap.allocated(),
-                        "vcpus": [dict(v.stats, vcpu=v.index) for v in vm.vcpus]})
+                        "pages_allocated": vm.pmap.allocated(), "vcpus": vcpus})
         return {"vms": out, "machine_pages_used": self.memory.used()}

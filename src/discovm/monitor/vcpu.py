@@ -14,6 +14,7 @@ import numpy as np
 
 from ..hw import cpu_state as cs
 from ..hw.mmu import update_context
+from .fastpath import L2TLB_N, N_FSTATS
 
 # scheduling states
 RUNNABLE, WAITING, STOPPED = "runnable", "waiting", "stopped"
@@ -25,6 +26,10 @@ class VCpu:
         self.index = index
         self.v = cs.CpuState(index)        # the virtual CPU's state
         self.dummy_stag = np.full(3 * cs.STLB_N, -1, np.int64)   # no software TLB of its own
+        # the second-level software TLB (paper 4.2.2) and the fast paths' counters
+        self.l2tag = np.full(L2TLB_N, -1, np.int64)
+        self.l2val = np.zeros(L2TLB_N, np.int64)
+        self.fstats = np.zeros(N_FSTATS, np.int64)
         self.state = RUNNABLE if index == 0 else STOPPED
         self.node = 0                      # NUMA node it prefers (where its memory is)
         self.pcpu = None                   # physical CPU it last ran on

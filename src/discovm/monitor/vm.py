@@ -12,6 +12,7 @@ import numpy as np
 
 from ..hw import cpu_state as cs
 from ..hw import physmap
+from ..hw.boot import load_kernel
 from ..hw.syscon import Syscon
 from ..hw.uart import Uart
 from .pmap import Pmap
@@ -148,6 +149,10 @@ class VirtualMachine:
             self._copy(gpa, data=data)
         except GuestDmaError as e:
             raise self.monitor.dma_error(str(e)) from None
+
+    def load_kernel(self, path, dtb=None, unpack=True):
+        """Load a guest ELF for VCPU 0, by the same boot convention as the bare machine."""
+        return load_kernel(self, self.vcpus[0].v, path, dtb, unpack)
 
     def boot_area_top(self):
         return min(self.mem_size, 256 << 20)

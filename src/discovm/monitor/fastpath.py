@@ -1,0 +1,299 @@
+"""The monitor's compiled fast paths (paper 4.2: Disco's hand-tuned common cases).
+
+``run_guest`` runs a VCPU on a physical CPU for the rest of a quantum.  It calls the
+engine, and when the engine returns with an exception it first tries :func:`fast_trap`,
+which handles in compiled code the cases that dominate a guest's traps:
+
+* a hardware TLB miss that the guest's own translation resolves to a guest page already
+  backed by machine memory: answered from the VCPU's **second-level software TLB**
+  (L2TLB, paper 4.2.2), or from the VTLB and the pmap, then written into the hardware TLB;
+* the common privileged instructions from guest kernel mode (mfc0, mtc0, di/ei, tlbwi/
+  tlbwr/tlbp/tlbr, eret, cache), emulated with the hardware's own CP0 code on the virtual
+  CP0 (:func:`discovm.hw.cp0.execute_cop0`), when not in a branch delay slot;
+* virtual interrupts (timer, devices), delivered with the hardware's own interrupt code.
+
+Everything else (first touch of a page, device accesses, exceptions the guest must see,
+WAIT, instructions in delay slots) returns to the Python slow path in :mod:`.trap`.
+
+The L2TLB is direct-mapped: tag = guest virtual page | ASID << 20 | ERL << 28, value =
+an EntryLo word for that 4 KiB page (machine PFN, D, V, G).  It is invalidated over the
+range of a guest TLB entry the guest replaces, and wholesale when the guest's address map
+changes (SegCtl, ERL) or the monitor takes pages back.
+"""
+
+import numpy as np
+
+from ..hw import cpu_state as cs
+from ..hw import engine
+from ..hw.cp0 import COP0_NEXT, execute_cop0, read_random, tlb_probe, tlb_write
+from ..hw.exceptions import service_events
+from ..hw.isa import CO_ERET, CO_TLBWI, CO_TLBWR, CO_WAIT, OP_CACHE, OP_COP0
+from ..hw.jit import jit
+from ..hw.mmu import (FETCH, LOAD, P_RAM, P_ROM, STORE, T_OK, classify, stlb_flush,
+                      stlb_flush_range, tlb_lookup, translate, update_context)
+from ..hw.physmap import DEVICE_WINDOW, HIGH_RAM_BASE
+
+L2TLB_BITS = 12
+L2TLB_N = 1 << L2TLB_BITS
+
+# counters of the fast paths (per VCPU, array ``fstats``)
+F_TLB_FILLS, F_L2TLB_HITS, F_L2TLB_MISSES, F_EMULATED, F_INTERRUPTS, F_SLOW = range(6)
+N_FSTATS = 8
+
+# SegCtl words (MIPS32 PRA, Segmentation Control): kseg0/kseg1/kseg3 and sseg MSK (mapped,
+# supervisor and kernel) while the guest is in kernel mode; MK (kernel only) while it is
+# in supervisor mode, so that it sees the address errors it should; kuseg MUSK without EU
+# (the monitor emulates the guest's ERL view itself).  C=3: cacheable.
+_MSK, _MK, _MUSK = 0x23, 0x13, 0x33
+SEGCTL_KERNEL = np.array([(_MSK << 16) | _MSK, (_MSK << 16) | _MSK, (_MUSK << 16) | _MUSK],
+                         np.int64)
+SEGCTL_SUPER = np.array([(_MSK << 16) | _MK, (_MK << 16) | _MK, (_MUSK << 16) | _MUSK],
+                        np.int64)
+M32 = 0xFFFFFFFF
+
+
+@jit
+def machine_pfn(mpage):
+    """EntryLo PFN of machine page ``mpage`` (RAM above the device window is at 0x20000000)."""
+    off = mpage * 4096
+    if off < DEVICE_WINDOW:
+        return mpage
+    return (off - DEVICE_WINDOW + HIGH_RAM_BASE) >> 12
+
+
+@jit
+def sync_mode(pcp0, ps, pstag, vcp0, vs):
+    """Set the physical CPU up for the guest's current mode and ASID: guest kernel or
+    supervisor mode -> supervisor mode, guest user -> user; interrupts off; the guest's
+    ASID in EntryHi (ASIDs are not virtualized, paper 4.2.2)."""
+    update_context(vcp0, vs)
+    mode = vs[cs.S_MODE]
+    pcp0[cs.C0_STATUS] = (1 if mode < 2 else 2) << cs.ST_KSU_SHIFT
+    pcp0[cs.C0_ENTRYHI] = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+    pcp0[cs.C0_HWRENA] = np.int64(vcp0[cs.C0_HWRENA]) & (1 << 29)   # rdhwr $29 natively
+    want = SEGCTL_SUPER if mode == 1 else SEGCTL_KERNEL
+    if np.int64(pcp0[cs.C0_SEGCTL0]) != want[0] or np.int64(pcp0[cs.C0_SEGCTL1]) != want[1] \
+            or np.int64(pcp0[cs.C0_SEGCTL2]) != want[2]:
+        pcp0[cs.C0_SEGCTL0] = want[0]
+        pcp0[cs.C0_SEGCTL1] = want[1]
+        pcp0[cs.C0_SEGCTL2] = want[2]
+        stlb_flush(pstag)
+    update_context(pcp0, ps)
+
+
+@jit
+def flush_tlb(ptlb, pstag):
+    """Invalidate the whole hardware TLB (entries made unique and invalid, as Linux does)."""
+    for i in range(cs.N_TLB):
+        ptlb[i, 0] = 0x80000000 + (i << 13)
+        ptlb[i, 1] = 0
+        ptlb[i, 2] = 0
+        ptlb[i, 3] = 0
+    stlb_flush(pstag)
+
+
+@jit
+def forget_range(ptlb, pstag, l2tag, lo, size):
+    """Drop every hardware TLB entry and L2TLB entry for guest addresses [lo, lo+size)."""
+    for i in range(cs.N_TLB):
+        va = np.int64(ptlb[i, 0]) & ~0x1FFF
+        top = va + (np.int64(ptlb[i, 1]) | 0x1FFF) + 1
+        if va < lo + size and lo < top:
+            ptlb[i, 0] = 0x80000000 + (i << 13)
+            ptlb[i, 2] = 0
+            ptlb[i, 3] = 0
+    stlb_flush_range(pstag, lo, size)
+    if size >= L2TLB_N * 4096:
+        l2tag[:] = -1
+    else:
+        for page in range(lo >> 12, (lo + size) >> 12):
+            l2tag[page & (L2TLB_N - 1)] = -1
+
+
+@jit
+def guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
+    """The EntryLo word (machine PFN, D, V, G) for the guest page of ``va`` as the guest's
+    MMU maps it, or 0 if the guest does not map it to RAM the monitor has already given
+    it (then the slow path decides)."""
+    asid = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+    erl = 1 if np.int64(vcp0[cs.C0_STATUS]) & cs.ST_ERL else 0
+    tag = (va >> 12) | (asid << 20) | (erl << 28)
+    k = (va >> 12) & (L2TLB_N - 1)
+    if l2tag[k] == tag:
+        fstats[F_L2TLB_HITS] += 1
+        return l2val[k]
+    fstats[F_L2TLB_MISSES] += 1
+    res, gpa = translate(vcp0, vs, vtlb, va, LOAD)
+    if res != T_OK or gpa < 0 or gpa >= vs[cs.S_RAM_SIZE]:
+        return 0
+    mpage = pmap[gpa >> 12]
+    if mpage < 0:
+        return 0
+    dirty = translate(vcp0, vs, vtlb, va, STORE)[0] == T_OK
+    i = tlb_lookup(vtlb, va, asid)
+    glob = i < 0 or (vtlb[i, 2] & 1) != 0         # guest-unmapped segments are global
+    lo = (machine_pfn(mpage) << 6) | (3 << 3) | 2
+    if dirty:
+        lo |= 4
+    if glob:
+        lo |= 1
+    l2tag[k] = tag
+    l2val[k] = lo
+    return lo
+
+
+@jit
+def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
+    """Write a hardware TLB entry for the pair of pages around ``va``; False if the page
+    of ``va`` itself needs the slow path."""
+    even = va & ~0x1FFF
+    lo0 = guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, even)
+    lo1 = guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, even + 0x1000)
+    if (lo1 if va & 0x1000 else lo0) == 0:
+        return False
+    g = lo0 & lo1 & 1
+    if lo0 == 0:                                   # keep the pair's G bits equal
+        lo0 = lo1 & 1
+    if lo1 == 0:
+        lo1 = lo0 & 1
+    if not g:
+        lo0 &= ~1
+        lo1 &= ~1
+    pcp0[cs.C0_ENTRYHI] = even | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF)
+    pcp0[cs.C0_ENTRYLO0] = lo0
+    pcp0[cs.C0_ENTRYLO1] = lo1
+    pcp0[cs.C0_PAGEMASK] = 0
+    tlb_probe(pcp0, ptlb)
+    index = np.int64(pcp0[cs.C0_INDEX])
+    if index & 0x80000000:
+        index = read_random(pcp0, ps)
+    tlb_write(pcp0, pstag, ptlb, index)
+    fstats[F_TLB_FILLS] += 1
+    return True
+
+
+@jit
+def _fetch(pcp0, ps, ptlb, ram32, va):
+    """The instruction word the CPU just trapped on (the hardware mapping is still there)."""
+    res, pa = translate(pcp0, ps, ptlb, va, FETCH)
+    if res != T_OK:
+        return -1
+    where, host = classify(ps, pa)
+    if where != P_RAM and where != P_ROM:
+        return -1
+    return np.int64(ram32[host >> 2])
+
+
+@jit
+def fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap, l2tag, l2val,
+              fstats):
+    """Handle the exception the engine just returned with, if it is a common case.
+    Returns True if handled (the CPU is ready to resume the guest)."""
+    cause = np.int64(pcp0[cs.C0_CAUSE])
+    exc = (cause >> 2) & 31
+    if cause >> 31:                                # in a delay slot: the slow path
+        return False
+    epc = np.int64(pcp0[cs.C0_EPC])
+    vs[cs.S_CYCLE] = ps[cs.S_CYCLE]
+    if exc == cs.EXC_TLBL or exc == cs.EXC_TLBS:
+        va = np.int64(pcp0[cs.C0_BADVADDR])
+        if not map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
+            return False
+        if exc == cs.EXC_TLBS:                     # a store to a page the guest keeps clean
+            lo = np.int64(pcp0[cs.C0_ENTRYLO1]) if va & 0x1000 else np.int64(pcp0[cs.C0_ENTRYLO0])
+            if not lo & 4:
+                return False
+        ps[cs.S_PC] = epc                          # the instruction runs again, now mapped
+        ps[cs.S_NPC] = (epc + 4) & M32
+    elif exc == cs.EXC_CPU and ((cause >> 28) & 3) == 0:
+        if vs[cs.S_MODE] != 0 and not (np.int64(vcp0[cs.C0_STATUS]) & cs.ST_CU0):
+            return False
+        inst = _fetch(pcp0, ps, ptlb, ram32, epc)
+        if inst < 0:
+            return False
+        op = inst >> 26
+        if op == OP_CACHE:                         # no caches to maintain: a no-op
+            fstats[F_EMULATED] += 1
+            ps[cs.S_PC] = (epc + 4) & M32
+            ps[cs.S_NPC] = (epc + 8) & M32
+            ps[cs.S_BRANCH_PC] = -1
+            sync_mode(pcp0, ps, pstag, vcp0, vs)
+            return True
+        if op != OP_COP0:
+            return False
+        funct = inst & 63
+        co = (inst >> 25) & 1
+        if co and funct == CO_WAIT:
+            return False
+        old_status = np.int64(vcp0[cs.C0_STATUS])
+        old_seg = (np.int64(vcp0[cs.C0_SEGCTL0]), np.int64(vcp0[cs.C0_SEGCTL1]),
+                   np.int64(vcp0[cs.C0_SEGCTL2]))
+        replaced = -1
+        if co and funct == CO_TLBWI:
+            replaced = np.int64(vcp0[cs.C0_INDEX]) & (cs.N_TLB - 1)
+        elif co and funct == CO_TLBWR:
+            replaced = read_random(vcp0, vs)
+        old_hi = np.int64(0)
+        old_mask = np.int64(0)
+        if replaced >= 0:
+            old_hi = np.int64(vtlb[replaced, 0])
+            old_mask = np.int64(vtlb[replaced, 1]) | 0x1FFF
+        vs[cs.S_BRANCH_PC] = -1
+        result = execute_cop0(pr, vcp0, vs, vtlb, vstag, inst, epc)
+        pr[0] = 0
+        if result == COP0_NEXT:
+            ps[cs.S_PC] = (epc + 4) & M32
+            ps[cs.S_NPC] = (epc + 8) & M32
+        elif result >= 0:                          # ERET
+            ps[cs.S_PC] = result
+            ps[cs.S_NPC] = (result + 4) & M32
+            ps[cs.S_LLBIT] = 0
+        else:                                      # reserved: the guest must see RI
+            return False
+        if replaced >= 0:
+            forget_range(ptlb, pstag, l2tag, old_hi & ~old_mask & M32, old_mask + 1)
+        if (old_status ^ np.int64(vcp0[cs.C0_STATUS])) & cs.ST_ERL or \
+                old_seg[0] != np.int64(vcp0[cs.C0_SEGCTL0]) or \
+                old_seg[1] != np.int64(vcp0[cs.C0_SEGCTL1]) or \
+                old_seg[2] != np.int64(vcp0[cs.C0_SEGCTL2]):
+            flush_tlb(ptlb, pstag)                 # the guest's whole address map changed
+            l2tag[:] = -1
+        pcp0[cs.C0_USERLOCAL] = vcp0[cs.C0_USERLOCAL]
+        fstats[F_EMULATED] += 1
+    else:
+        return False
+    ps[cs.S_BRANCH_PC] = -1
+    sync_mode(pcp0, ps, pstag, vcp0, vs)
+    return True
+
+
+@jit
+def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
+              vcp0, vs, vtlb, vstag, pmap, l2tag, l2val, fstats, quantum_end):
+    """Run the VCPU whose state is (vcp0, vs, vtlb) on this CPU until the quantum ends or
+    a trap needs the slow path; returns the engine's reason (R_EXCEPTION: slow path)."""
+    while True:
+        vs[cs.S_CYCLE] = ps[cs.S_CYCLE]
+        if vs[cs.S_EVENT_AT] <= vs[cs.S_CYCLE]:
+            vs[cs.S_LIMIT] = 1 << 62
+            vs[cs.S_BRANCH_PC] = ps[cs.S_BRANCH_PC]
+            vec = service_events(vcp0, vs, ps[cs.S_PC])
+            if vec >= 0:                           # a virtual interrupt for the guest
+                fstats[F_INTERRUPTS] += 1
+                ps[cs.S_PC] = vec
+                ps[cs.S_NPC] = (vec + 4) & M32
+                ps[cs.S_BRANCH_PC] = -1
+                sync_mode(pcp0, ps, pstag, vcp0, vs)
+        if ps[cs.S_CYCLE] >= quantum_end:
+            return engine.R_LIMIT
+        limit = min(quantum_end, vs[cs.S_TIMER_AT], vs[cs.S_EVENT_AT])
+        ps[cs.S_LIMIT] = max(limit, ps[cs.S_CYCLE] + 1)
+        ps[cs.S_EVENT_AT] = ps[cs.S_LIMIT]
+        reason = engine.run(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm)
+        if reason == engine.R_EXCEPTION:
+            if not fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap,
+                             l2tag, l2val, fstats):
+                fstats[F_SLOW] += 1
+                return reason
+        elif reason != engine.R_LIMIT:
+            return reason

@@ -185,14 +185,12 @@ def _fetch(pcp0, ps, ptlb, ram32, va):
 
 
 @jit
-def fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap, l2tag, l2val,
-              fstats):
+def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs, vtlb, vstag,
+              pmap, l2tag, l2val, fstats):
     """Handle the exception the engine just returned with, if it is a common case.
     Returns True if handled (the CPU is ready to resume the guest)."""
     cause = np.int64(pcp0[cs.C0_CAUSE])
     exc = (cause >> 2) & 31
-    if cause >> 31:                                # in a delay slot: the slow path
-        return False
     epc = np.int64(pcp0[cs.C0_EPC])
     vs[cs.S_CYCLE] = ps[cs.S_CYCLE]
     if exc == cs.EXC_TLBL or exc == cs.EXC_TLBS:
@@ -208,23 +206,39 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap, l2t
     elif exc == cs.EXC_CPU and ((cause >> 28) & 3) == 0:
         if vs[cs.S_MODE] != 0 and not (np.int64(vcp0[cs.C0_STATUS]) & cs.ST_CU0):
             return False
-        inst = _fetch(pcp0, ps, ptlb, ram32, epc)
+        at = (epc + 4) & M32 if cause >> 31 else epc      # the privileged instruction
+        inst = _fetch(pcp0, ps, ptlb, ram32, at)
         if inst < 0:
             return False
         op = inst >> 26
+        if op != OP_COP0 and op != OP_CACHE:
+            return False
+        if op == OP_COP0 and (inst >> 25) & 1 and (inst & 63) == CO_WAIT:
+            return False
+        # Where the guest goes on: after the instruction, or, in a branch delay slot, to
+        # the branch's target -- found by letting the CPU execute the branch once more
+        # and stop before its slot (the hardware's own branch code decides).
+        nxt = (at + 4) & M32
+        if cause >> 31:
+            sync_mode(pcp0, ps, pstag, vcp0, vs)
+            ps[cs.S_PC] = epc
+            ps[cs.S_NPC] = (epc + 4) & M32
+            ps[cs.S_BRANCH_PC] = -1
+            ps[cs.S_LIMIT] = ps[cs.S_CYCLE] + 1
+            ps[cs.S_EVENT_AT] = ps[cs.S_LIMIT]
+            if engine.run(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm) \
+                    != engine.R_LIMIT or ps[cs.S_PC] != at:
+                return False                       # the branch itself trapped: slow path
+            nxt = ps[cs.S_NPC]
+        ps[cs.S_PC] = nxt
+        ps[cs.S_NPC] = (nxt + 4) & M32
         if op == OP_CACHE:                         # no caches to maintain: a no-op
             fstats[F_EMULATED] += 1
-            ps[cs.S_PC] = (epc + 4) & M32
-            ps[cs.S_NPC] = (epc + 8) & M32
             ps[cs.S_BRANCH_PC] = -1
             sync_mode(pcp0, ps, pstag, vcp0, vs)
             return True
-        if op != OP_COP0:
-            return False
         funct = inst & 63
         co = (inst >> 25) & 1
-        if co and funct == CO_WAIT:
-            return False
         old_status = np.int64(vcp0[cs.C0_STATUS])
         old_seg = (np.int64(vcp0[cs.C0_SEGCTL0]), np.int64(vcp0[cs.C0_SEGCTL1]),
                    np.int64(vcp0[cs.C0_SEGCTL2]))
@@ -239,16 +253,15 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap, l2t
             old_hi = np.int64(vtlb[replaced, 0])
             old_mask = np.int64(vtlb[replaced, 1]) | 0x1FFF
         vs[cs.S_BRANCH_PC] = -1
-        result = execute_cop0(pr, vcp0, vs, vtlb, vstag, inst, epc)
+        result = execute_cop0(pr, vcp0, vs, vtlb, vstag, inst, at)
         pr[0] = 0
         if result == COP0_NEXT:
-            ps[cs.S_PC] = (epc + 4) & M32
-            ps[cs.S_NPC] = (epc + 8) & M32
+            pass
         elif result >= 0:                          # ERET
             ps[cs.S_PC] = result
             ps[cs.S_NPC] = (result + 4) & M32
             ps[cs.S_LLBIT] = 0
-        else:                                      # reserved: the guest must see RI
+        else:                                      # reserved: the slow path reflects RI
             return False
         if replaced >= 0:
             forget_range(ptlb, pstag, l2tag, old_hi & ~old_mask & M32, old_mask + 1)
@@ -291,8 +304,8 @@ def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
         ps[cs.S_EVENT_AT] = ps[cs.S_LIMIT]
         reason = engine.run(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm)
         if reason == engine.R_EXCEPTION:
-            if not fast_trap(pr, pcp0, ps, ptlb, pstag, ram32, vcp0, vs, vtlb, vstag, pmap,
-                             l2tag, l2val, fstats):
+            if not fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
+                             vtlb, vstag, pmap, l2tag, l2val, fstats):
                 fstats[F_SLOW] += 1
                 return reason
         elif reason != engine.R_LIMIT:

@@ -27,6 +27,8 @@ def _parser():
     run.add_argument("--kernel", metavar="PROG.elf", help="guest ELF to boot")
     run.add_argument("--vm", action="store_true",
                      help="run the guest inside one virtual machine under the monitor")
+    run.add_argument("--console", metavar="NAME",
+                     help="with VMs: the VM that receives what you type (default: the first)")
     run.add_argument("--linux", action="store_true",
                      help="boot Debian's Linux and busybox (fetched by `discovm fetch`)")
     run.add_argument("--cmd", metavar="'SHELL COMMANDS'",
@@ -75,12 +77,24 @@ def machine_config(args):
         cfg.nodes = args.nodes
     if args.timing:
         cfg.mode = "timing"
-    config.validate(cfg, args.config or "command line")
-    if args.linux and cfg.kernel:
+    if args.linux and args.kernel:
         raise ConfigError("give --kernel or --linux, not both")
+    if args.vm:
+        if cfg.vms:
+            raise ConfigError("--vm runs one VM; the configuration already describes VMs")
+        if not args.linux and not cfg.kernel:
+            raise ConfigError("--vm needs --kernel PROG.elf or --linux")
+        cfg.vms = [config.VmConfig(name="vm", memory=cfg.memory,
+                                   guest="linux" if args.linux else cfg.kernel,
+                                   cmd=args.cmd,
+                                   disks=[config.DiskConfig(d, True) for d in args.disk])]
+        cfg.kernel = None
+    config.validate(cfg, args.config or "command line")
     if (args.cmd is not None or args.append is not None) and not args.linux:
         raise ConfigError("--cmd and --append go with --linux")
-    if not cfg.kernel and not args.linux:
+    if cfg.vms and (args.disk or (args.linux and not args.vm)):
+        raise ConfigError("with [[vm]] tables, disks and guests are given per VM in the file")
+    if not cfg.kernel and not args.linux and not cfg.vms:
         raise ConfigError("nothing to run: give --kernel PROG.elf or --linux "
                           "(or kernel = ... in --config)")
     return cfg
@@ -89,30 +103,30 @@ def machine_config(args):
 def cmd_run(args):
     from .hw.board import BoardError, attach_board
     from .hw.machine import LoadError, Machine, MachineError
+    from .monitor.pmap import OutOfMemory
+    from .monitor.vm import VmError
+    monitor = None
+    console = None
     try:
         cfg = machine_config(args)
         m = Machine(mem_size=cfg.memory, ncpus=cfg.cpus, nodes=cfg.nodes,
                     timing=cfg.timing_args(), clock_hz=cfg.clock)
-        if not args.vm:
-            attach_board(m, disks=args.disk, clock_hz=cfg.clock)
-        target = m
-        if args.vm:
-            from .monitor.monitor import Monitor
-            monitor = Monitor(m)
-            target = monitor.create_vm("vm", cfg.memory, 1)
-            attach_board(target, disks=args.disk, clock_hz=cfg.clock)
-        if args.linux:
-            _boot_linux(target, args)
+        if cfg.vms:
+            monitor = _build_vms(m, cfg, args)
         else:
-            target.load_kernel(cfg.kernel, dtb=_device_tree(target))
+            attach_board(m, disks=args.disk, clock_hz=cfg.clock)
+            if args.linux:
+                _boot_linux(m, args.cmd, args.append)
+            else:
+                m.load_kernel(cfg.kernel, dtb=_device_tree(m))
         console = ConsoleInput()
         m.input, m.input_open = console.poll, console.is_open
-    except (ConfigError, LoadError, MachineError, BoardError) as e:
+    except (ConfigError, LoadError, MachineError, BoardError, VmError, OutOfMemory) as e:
         print(f"discovm: {e}", file=sys.stderr)
         return EXIT_ERROR
     status = EXIT_ERROR
     try:
-        if args.vm:
+        if monitor is not None:
             status = _run_vms(monitor, args)
         else:
             status = m.run(max_instructions=args.max_instructions)
@@ -125,15 +139,50 @@ def cmd_run(args):
         print("\ndiscovm: interrupted", file=sys.stderr)
         status = 130
     finally:
-        console.restore()
+        if console is not None:
+            console.restore()
         sys.stdout.flush()
         if args.stats:
             stats = m.stats()
-            if args.vm:
+            if monitor is not None:
                 stats["monitor"] = monitor.stats()
             with open(args.stats, "w") as f:
                 json.dump(stats, f, indent=2)
     return status
+
+
+def _build_vms(machine, cfg, args):
+    """The monitor and its VMs, each with its devices and its guest loaded."""
+    from .hw.board import attach_board
+    from .monitor.monitor import Monitor
+    from .monitor.vm import PrefixedConsole, VmError
+    monitor = Monitor(machine)
+    single = len(cfg.vms) == 1 and args.vm
+    for vc in cfg.vms:
+        # A lone VM (--vm) prints as the bare machine would; several are told apart.
+        out = machine.console if single else PrefixedConsole(vc.name, machine.console)
+        vm = monitor.create_vm(vc.name, vc.memory, vc.vcpus, console=out)
+        disks = [(d.image, False, d.persistent) for d in vc.disks]
+        attach_board(vm, disks=disks, nets=["subnet"] if vc.net else (), clock_hz=cfg.clock)
+        if vc.guest == "linux":
+            _boot_linux(vm, vc.cmd, args.append)
+        elif vc.guest == "thin":
+            vm.load_kernel(_thin_program(vc.program), dtb=_device_tree(vm))
+        else:
+            vm.load_kernel(vc.guest, dtb=_device_tree(vm))
+    if args.console and args.console not in [v.name for v in monitor.vms]:
+        raise VmError(f"--console {args.console}: no VM of that name")
+    monitor.console_vm = args.console or monitor.vms[0].name
+    return monitor
+
+
+def _thin_program(name):
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2]
+    path = root / "guests" / "build" / "thinos" / f"{name}.elf"
+    if not path.exists():
+        raise ConfigError(f"thin-OS program {name!r} is not built ({path}); run make guests")
+    return str(path)
 
 
 def _run_vms(monitor, args):
@@ -149,13 +198,13 @@ def _run_vms(monitor, args):
     return status
 
 
-def _boot_linux(machine, args):
+def _boot_linux(machine, cmd, append):
     from .guests import debian, linux
     try:
         files = debian.fetch()
     except debian.DebianFetchError as e:
         raise ConfigError(f"cannot fetch Debian's kernel: {e}") from None
-    linux.boot_linux(machine, files, cmd=args.cmd, bootargs=args.append)
+    linux.boot_linux(machine, files, cmd=cmd, bootargs=append)
 
 
 def _device_tree(machine):

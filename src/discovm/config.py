@@ -72,6 +72,24 @@ class CacheConfig:
 
 
 @dataclasses.dataclass
+class DiskConfig:
+    image: str
+    persistent: bool = False
+
+
+@dataclasses.dataclass
+class VmConfig:
+    name: str
+    vcpus: int = 1
+    memory: int = 64 << 20
+    guest: str = "linux"        # "linux", "thin", or the path of a bare-metal ELF
+    program: str = "radix"      # for guest = "thin": which thin-OS program
+    cmd: str | None = None      # for guest = "linux": run this and power off
+    disks: list = dataclasses.field(default_factory=list)
+    net: bool = False
+
+
+@dataclasses.dataclass
 class MachineConfig:
     cpus: int = 1
     nodes: int = 1
@@ -80,6 +98,7 @@ class MachineConfig:
     clock: int = 200_000_000
     cache: CacheConfig = dataclasses.field(default_factory=CacheConfig)
     kernel: str | None = None
+    vms: list = dataclasses.field(default_factory=list)
 
     def timing_args(self):
         """Keyword arguments for the machine's cache model, or None in functional mode."""
@@ -142,13 +161,62 @@ def from_dict(data, where="config", base=None):
     for key in ("line", "ways", "local_ns", "remote_ns"):
         if key in c:
             setattr(cfg.cache, key, _take(c, key, int, wc))
-    if "vm" in data:
-        raise ConfigError(f"{where}: [[vm]] tables need the monitor, which is not built yet")
+    vms = data.pop("vm", [])
+    if not isinstance(vms, list):
+        raise ConfigError(f"{where}: vm must be an array of tables ([[vm]])")
+    for k, table in enumerate(vms):
+        cfg.vms.append(_vm(dict(table), f"{where} [[vm]] #{k + 1}", base))
+    names = [v.name for v in cfg.vms]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: two [[vm]] tables have the same name")
     for table, name in ((data, where), (m, w), (c, wc)):
         if table:
             raise ConfigError(f"{name}: unknown key(s): {', '.join(sorted(table))}")
     validate(cfg, where)
     return cfg
+
+
+def _vm(table, where, base):
+    if "name" not in table:
+        raise ConfigError(f"{where}: a VM needs a name")
+    vm = VmConfig(name=_take(table, "name", str, where))
+    where = f"{where} ({vm.name})"
+    if not vm.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{where}: a VM name is letters, digits, - and _")
+    if "vcpus" in table:
+        vm.vcpus = _take(table, "vcpus", int, where)
+    if "memory" in table:
+        vm.memory = _take(table, "memory", int, where, parse_size)
+    for key in ("guest", "program", "cmd"):
+        if key in table:
+            setattr(vm, key, _take(table, key, str, where))
+    if "net" in table:
+        vm.net = _take(table, "net", bool, where)
+    for d in table.pop("disks", []):
+        d = dict(d) if isinstance(d, dict) else {"image": d}
+        if "image" not in d:
+            raise ConfigError(f"{where}: a disk needs an image")
+        image = _take(d, "image", str, where)
+        if base is not None and not pathlib.Path(image).is_absolute():
+            image = str(base / image)
+        disk = DiskConfig(image=image)
+        if "persistent" in d:
+            disk.persistent = _take(d, "persistent", bool, where)
+        if d:
+            raise ConfigError(f"{where}: unknown disk key(s): {', '.join(sorted(d))}")
+        vm.disks.append(disk)
+    if table:
+        raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(table))}")
+    if vm.guest not in ("linux", "thin"):
+        if base is not None and not pathlib.Path(vm.guest).is_absolute():
+            vm.guest = str(base / vm.guest)
+    if vm.cmd is not None and vm.guest != "linux":
+        raise ConfigError(f"{where}: cmd is for guest = \"linux\"")
+    if not 1 <= vm.vcpus <= 32:
+        raise ConfigError(f"{where}: vcpus must be 1 to 32")
+    if vm.memory < (1 << 20) or vm.memory % 4096:
+        raise ConfigError(f"{where}: memory must be at least 1M and a multiple of 4K")
+    return vm
 
 
 def validate(cfg, where="config"):

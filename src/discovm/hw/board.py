@@ -38,7 +38,7 @@ def attach_board(machine, disks=(), nets=(), clock_hz=DEFAULT_CLOCK_HZ,
                  rtc_start_ns=DEFAULT_EPOCH_NS, disk_latency=DEFAULT_LATENCY):
     """Attach the RTC and the virtio slots to ``machine``; returns the Board.
 
-    ``disks``: image paths, or ``(path, read_only)`` pairs.  ``nets``: segment names, one
+    ``disks``: image paths, or ``(path, read_only[, persistent])`` tuples.  ``nets``: segment names, one
     per network card.  Raises BoardError with a one-line message for a disk image that
     cannot be opened or more devices than slots.
     """
@@ -51,10 +51,12 @@ def attach_board(machine, disks=(), nets=(), clock_hz=DEFAULT_CLOCK_HZ,
 
     backends = []
     for disk in disks:
-        path, read_only = (disk, False) if isinstance(disk, (str, bytes)) or \
-            hasattr(disk, "__fspath__") else disk
+        if isinstance(disk, (str, bytes)) or hasattr(disk, "__fspath__"):
+            disk = (disk,)
+        path, read_only, persistent = (tuple(disk) + (False, True)[len(disk) - 1:])[:3]
         try:
-            backends.append(VirtioBlk(path, read_only=read_only, latency=disk_latency))
+            backends.append(VirtioBlk(path, read_only=read_only, latency=disk_latency,
+                                      persistent=persistent))
         except DiskImageError as e:
             for b in backends:
                 b.close()

@@ -122,6 +122,8 @@ S_MISS_REMOTE = 36
 S_CACHE_INVALIDATIONS = 37
 S_STALL = 38          # cycles spent waiting for memory (timing mode)
 S_COUNT_FROZEN = 39   # Count's value while Cause.DC stops it, else -1
+S_HANDLER = 43        # cycles charged for exception handlers that run outside the engine
+                      # (the monitor's, written in Python/numba; see monitor/costs.py)
 S_EXC_COUNT = 64      # 32 slots: exceptions taken, by ExcCode
 N_SCALARS = 128
 

@@ -340,7 +340,7 @@ class Machine:
         s = cpu.s
         exc = int(s[cs.S_EXC_COUNT:cs.S_EXC_COUNT + 32].sum())
         return (int(s[cs.S_CYCLE]) - int(s[cs.S_IDLE]) - int(s[cs.S_STALL]) - exc
-                + int(s[cs.S_INTERRUPTS]))
+                + int(s[cs.S_INTERRUPTS]) - int(s[cs.S_HANDLER]))
 
     def total_instructions(self):
         return sum(self.instructions(c) for c in self.cpus)
@@ -357,6 +357,7 @@ class Machine:
                 "cycles": int(s[cs.S_CYCLE]),
                 "idle_cycles": int(s[cs.S_IDLE]),
                 "stall_cycles": int(s[cs.S_STALL]),
+                "handler_cycles": int(s[cs.S_HANDLER]),
                 "exceptions": exc,
                 "tlb_refills": int(s[cs.S_TLB_REFILLS]),
                 "interrupts": int(s[cs.S_INTERRUPTS]),

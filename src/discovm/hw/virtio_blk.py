@@ -61,14 +61,26 @@ class VirtioBlk:
     num_queues = 1
     queue_num_max = QUEUE_SIZE
 
-    def __init__(self, path, read_only=False, latency=DEFAULT_LATENCY, serial=None):
+    def __init__(self, path, read_only=False, latency=DEFAULT_LATENCY, serial=None,
+                 persistent=True):
         self.path = str(path)
+        # A non-persistent disk (DESIGN.md's ``persistent = false``) never writes its
+        # image: the guest's writes stay in memory, per sector, and are lost at power-off.
+        # (The monitor's shared copy-on-write disks will replace this simple overlay.)
+        self.overlay = None if persistent else {}
         try:
+            if not persistent:
+                self.fd = os.open(self.path, os.O_RDONLY)
+                size = os.fstat(self.fd).st_size
+                read_only = False
+            else:
+                self.fd = None
             if not read_only and not os.access(self.path, os.W_OK) \
                     and os.path.exists(self.path):
                 read_only = True            # an image we may not write is a read-only disk
-            self.fd = os.open(self.path, os.O_RDONLY if read_only else os.O_RDWR)
-            size = os.fstat(self.fd).st_size
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDONLY if read_only else os.O_RDWR)
+                size = os.fstat(self.fd).st_size
         except OSError as e:
             raise DiskImageError(f"disk image {self.path}: {e.strerror}") from None
         self.read_only = read_only
@@ -151,7 +163,7 @@ class VirtioBlk:
                 if not self._range_ok(sector, data_in):
                     return self._error(f"read of {data_in} bytes at sector {sector} "
                                        f"beyond capacity {self.capacity}"), 0
-                data = os.pread(self.fd, data_in, sector * SECTOR)
+                data = self._read(sector, data_in)
                 chain.write(mem, data)
                 self.counters["reads"] += 1
                 self.counters["bytes_read"] += data_in
@@ -165,12 +177,12 @@ class VirtioBlk:
                     return self._error(f"write of {size} bytes at sector {sector} "
                                        f"beyond capacity {self.capacity}"), 0
                 data = chain.read(mem, HEADER.size, size)
-                os.pwrite(self.fd, data, sector * SECTOR)
+                self._write(sector, data)
                 self.counters["writes"] += 1
                 self.counters["bytes_written"] += size
                 return VIRTIO_BLK_S_OK, 0
             if kind == VIRTIO_BLK_T_FLUSH:
-                if not self.read_only:
+                if not self.read_only and self.overlay is None:
                     os.fsync(self.fd)
                 self.counters["flushes"] += 1
                 return VIRTIO_BLK_S_OK, 0
@@ -187,6 +199,22 @@ class VirtioBlk:
             return self._error(str(e)), 0
         self.counters["unsupported"] += 1
         return VIRTIO_BLK_S_UNSUPP, 0
+
+    def _read(self, sector, size):
+        data = bytearray(os.pread(self.fd, size, sector * SECTOR))
+        if self.overlay:
+            for k in range(size // SECTOR):
+                mine = self.overlay.get(sector + k)
+                if mine is not None:
+                    data[k * SECTOR:(k + 1) * SECTOR] = mine
+        return bytes(data)
+
+    def _write(self, sector, data):
+        if self.overlay is None:
+            os.pwrite(self.fd, data, sector * SECTOR)
+            return
+        for k in range(len(data) // SECTOR):
+            self.overlay[sector + k] = bytes(data[k * SECTOR:(k + 1) * SECTOR])
 
     def _range_ok(self, sector, size):
         return size % SECTOR == 0 and sector + size // SECTOR <= self.capacity

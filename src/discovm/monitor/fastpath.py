@@ -32,6 +32,7 @@ from ..hw.jit import jit
 from ..hw.mmu import (FETCH, LOAD, P_RAM, P_ROM, STORE, T_OK, classify, stlb_flush,
                       stlb_flush_range, tlb_lookup, translate, update_context)
 from ..hw.physmap import DEVICE_WINDOW, HIGH_RAM_BASE
+from . import costs
 
 L2TLB_BITS = 12
 L2TLB_N = 1 << L2TLB_BITS
@@ -185,6 +186,13 @@ def _fetch(pcp0, ps, ptlb, ram32, va):
 
 
 @jit
+def charge(ps, cycles):
+    """Account simulated time for the monitor's own work (see costs.py)."""
+    ps[cs.S_CYCLE] += cycles
+    ps[cs.S_HANDLER] += cycles
+
+
+@jit
 def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs, vtlb, vstag,
               pmap, l2tag, l2val, fstats):
     """Handle the exception the engine just returned with, if it is a common case.
@@ -203,6 +211,7 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
                 return False
         ps[cs.S_PC] = epc                          # the instruction runs again, now mapped
         ps[cs.S_NPC] = (epc + 4) & M32
+        charge(ps, costs.TLB_REFILL_L2TLB)
     elif exc == cs.EXC_CPU and ((cause >> 28) & 3) == 0:
         if vs[cs.S_MODE] != 0 and not (np.int64(vcp0[cs.C0_STATUS]) & cs.ST_CU0):
             return False
@@ -230,6 +239,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
                     != engine.R_LIMIT or ps[cs.S_PC] != at:
                 return False                       # the branch itself trapped: slow path
             nxt = ps[cs.S_NPC]
+            charge(ps, costs.DELAY_SLOT_EXTRA)
+        charge(ps, costs.EMULATE_PRIVILEGED)
         ps[cs.S_PC] = nxt
         ps[cs.S_NPC] = (nxt + 4) & M32
         if op == OP_CACHE:                         # no caches to maintain: a no-op
@@ -293,6 +304,7 @@ def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
             vec = service_events(vcp0, vs, ps[cs.S_PC])
             if vec >= 0:                           # a virtual interrupt for the guest
                 fstats[F_INTERRUPTS] += 1
+                charge(ps, costs.VIRTUAL_INTERRUPT)
                 ps[cs.S_PC] = vec
                 ps[cs.S_NPC] = (vec + 4) & M32
                 ps[cs.S_BRANCH_PC] = -1

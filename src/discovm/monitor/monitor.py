@@ -21,8 +21,9 @@ from ..hw import engine
 from ..hw.exceptions import pending_interrupts
 from ..hw.machine import DmaError
 from .fastpath import F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS, F_L2TLB_MISSES, F_SLOW
-from .fastpath import F_TLB_FILLS, flush_tlb, forget_range, run_guest, sync_mode
-from .pmap import MachineMemory
+from .fastpath import F_TLB_FILLS, charge, flush_tlb, forget_range, run_guest, sync_mode
+from . import costs
+from .pmap import MachineMemory, OutOfMemory
 from .trap import GuestFault, handle_trap
 from .vcpu import RUNNABLE, STOPPED, WAITING
 from .vm import VirtualMachine, VmError
@@ -37,6 +38,7 @@ class Monitor:
         self.vms = []
         self.on_cpu = [None] * len(machine.cpus)        # VCPU loaded on each CPU
         self.queues = [[] for _ in machine.cpus]         # run queue of each CPU
+        self.console_vm = None                           # name of the VM that gets input
         machine.current_vm = None
         for p in machine.cpus:
             p.s[cs.S_EXIT_ON_EXC] = 1
@@ -143,6 +145,7 @@ class Monitor:
             for p in m.cpus:
                 p.s[cs.S_CYCLE] = max(int(p.s[cs.S_CYCLE]), m.time)
             m._run_events()
+            self._console_input()
             for vm in self.vms:
                 vm._update_irqs()
             self._wake_waiters()
@@ -156,6 +159,14 @@ class Monitor:
                 self._skip_idle_time()
         m._flush_console()
         return self.vms
+
+    def _console_input(self):
+        """What the user types goes to the UART of the VM that has the console."""
+        data = self.machine.input() if self.machine.input else b""
+        if data:
+            for vm in self.vms:
+                if vm.name == self.console_vm:
+                    vm.uart.receive(data)
 
     def _pick(self, n, p):
         queue = self.queues[n]
@@ -178,9 +189,10 @@ class Monitor:
                                vcpu.vm.pmap.mpage, vcpu.l2tag, vcpu.l2val, vcpu.fstats,
                                m._quantum_end)
             if reason == engine.R_EXCEPTION:
+                charge(p.s, costs.SLOW_TRAP)
                 try:
                     handle_trap(self, p, vcpu)
-                except (GuestFault, VmError, DmaError) as e:
+                except (GuestFault, VmError, DmaError, OutOfMemory) as e:
                     vcpu.vm.error = str(e)
                 # The hardware's exception entry left the CPU in kernel mode (EXL): back
                 # to the guest's mode before it runs again.

@@ -45,6 +45,8 @@ def _parser():
     run.add_argument("--max-instructions", type=int, default=None, metavar="N",
                      help="stop a guest that has not powered off after N instructions")
     run.add_argument("--stats", metavar="FILE.json", help="write the machine's counters here")
+    run.add_argument("--stats-table", action="store_true",
+                     help="print the monitor's statistics table at exit (always with [[vm]])")
     run.add_argument("--disk", action="append", default=[], metavar="IMG",
                      help="raw disk image as a virtio-blk disk (repeatable; read-only if "
                           "the file is not writable)")
@@ -188,6 +190,9 @@ def _thin_program(name):
 def _run_vms(monitor, args):
     """Run the monitor's VMs; the exit status is the first failing VM's, else 0."""
     monitor.run(max_instructions=args.max_instructions)
+    sys.stdout.flush()
+    if not args.vm or args.stats_table:
+        print("\n" + monitor.table(), file=sys.stderr)
     status = 0
     for vm in monitor.vms:
         if vm.error:

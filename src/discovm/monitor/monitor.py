@@ -248,3 +248,27 @@ class Monitor:
             out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
                         "pages_allocated": vm.pmap.allocated(), "vcpus": vcpus})
         return {"vms": out, "machine_pages_used": self.memory.used()}
+
+    def table(self):
+        """The statistics as a text table, one row per VCPU (printed at exit)."""
+        rows = [("vm/vcpu", "exit", "traps", "emulated", "hw refills", "l2tlb hits",
+                 "pmap fills", "to guest", "switches", "pages")]
+        for vm, d in zip(self.vms, self.stats()["vms"]):
+            for v in d["vcpus"]:
+                f = v["fast"]
+                slow = sum(v["traps"].values())
+                rows.append((
+                    f"{vm.name}/{v['vcpu']}",
+                    "error" if vm.error else str(vm.exit_status),
+                    str(slow + f["tlb_fills"] + f["emulated"]),     # fast-path traps too
+                    str(f["emulated"] + sum(v["emulated"].values())),
+                    str(f["tlb_fills"] + v["tlb_fills"]),
+                    str(f["l2tlb_hits"]),
+                    str(f["l2tlb_misses"]),
+                    str(v["guest_tlb_misses"]),
+                    str(v["world_switches"]),
+                    str(d["pages_allocated"])))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.rjust(w) if k else c.ljust(w)
+                                   for k, (c, w) in enumerate(zip(r, widths))) for r in rows)
+

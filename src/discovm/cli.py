@@ -175,6 +175,7 @@ def _build_vms(machine, cfg, args):
     if args.console and args.console not in [v.name for v in monitor.vms]:
         raise VmError(f"--console {args.console}: no VM of that name")
     monitor.console_vm = args.console or monitor.vms[0].name
+    monitor.console_live = sys.stdin is not None and sys.stdin.isatty()
     return monitor
 
 

@@ -39,6 +39,7 @@ class Monitor:
         self.on_cpu = [None] * len(machine.cpus)        # VCPU loaded on each CPU
         self.queues = [[] for _ in machine.cpus]         # run queue of each CPU
         self.console_vm = None                           # name of the VM that gets input
+        self.console_live = False                        # a person types: show prompts
         machine.current_vm = None
         for p in machine.cpus:
             p.s[cs.S_EXIT_ON_EXC] = 1
@@ -127,7 +128,7 @@ class Monitor:
     # ---- running ------------------------------------------------------------------------------
     def run(self, max_instructions=None):
         m = self.machine
-        while any(vm.running for vm in self.vms):
+        while any(vm.alive for vm in self.vms):
             end = m.time + QUANTUM
             if m._events:
                 end = max(m.time + 1, min(end, m._events[0][0]))
@@ -149,16 +150,29 @@ class Monitor:
             for vm in self.vms:
                 vm._update_irqs()
             self._wake_waiters()
-            m._flush_console()
+            self._flush_consoles()
             if max_instructions is not None and m.total_instructions() >= max_instructions:
                 for vm in self.vms:
-                    if vm.running:
+                    if vm.alive:
                         vm.error = f"stopped after {max_instructions} instructions"
-            if all(v.state != RUNNABLE for vm in self.vms if vm.running for v in vm.vcpus) \
-                    and not m._events and any(vm.running for vm in self.vms):
+            if all(v.state != RUNNABLE for vm in self.vms if vm.alive for v in vm.vcpus) \
+                    and not m._events and any(vm.alive for vm in self.vms):
                 self._skip_idle_time()
+        for vm in self.vms:
+            close = getattr(vm.console, "close", None)
+            if close:
+                close()
         m._flush_console()
         return self.vms
+
+    def _flush_consoles(self):
+        for vm in self.vms:
+            if hasattr(vm.console, "interactive"):
+                vm.console.interactive = self.console_live and vm.name == self.console_vm
+            flush = getattr(vm.console, "flush", None)
+            if flush:
+                flush()
+        self.machine._flush_console()
 
     def _console_input(self):
         """What the user types goes to the UART of the VM that has the console."""
@@ -173,7 +187,7 @@ class Monitor:
         for k in range(len(queue)):
             vcpu = queue[0]
             queue.append(queue.pop(0))                   # round robin
-            if vcpu.state == RUNNABLE and vcpu.vm.running:
+            if vcpu.state == RUNNABLE and vcpu.vm.alive:
                 return vcpu
         return None
 
@@ -182,7 +196,7 @@ class Monitor:
         run_guest, the rest of the traps here in Python."""
         m = self.machine
         v = vcpu.v
-        while vcpu.state == RUNNABLE and vcpu.vm.running and \
+        while vcpu.state == RUNNABLE and vcpu.vm.alive and \
                 int(p.s[cs.S_CYCLE]) < m._quantum_end:
             reason = run_guest(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, m.ram32, m.ram16,
                                m.mem, m.tm, v.cp0, v.s, v.tlb, vcpu.dummy_stag,
@@ -214,13 +228,13 @@ class Monitor:
     def _skip_idle_time(self):
         """Every VCPU waits: jump to the next virtual timer (paper 4.2.1: WAIT deschedules)."""
         m = self.machine
-        wake = min((int(v.v.s[cs.S_TIMER_AT]) for vm in self.vms if vm.running
+        wake = min((int(v.v.s[cs.S_TIMER_AT]) for vm in self.vms if vm.alive
                     for v in vm.vcpus if v.state == WAITING), default=1 << 62)
         if wake >= 1 << 61:
             if m.input_open():
                 return
             for vm in self.vms:
-                if vm.running:
+                if vm.alive:
                     vm.error = "every VCPU waits for an interrupt that nothing will raise"
             return
         if wake > m.time:

@@ -27,7 +27,7 @@ from ..hw.engine import extend_load
 from ..hw.exceptions import NO_BADVADDR, exception_entry
 from ..hw.mmu import LOAD, STORE, T_ADDRESS_ERROR, T_MODIFIED, T_OK, T_REFILL, tlb_lookup
 from ..hw.mmu import translate, update_context
-from ..hw.physmap import DEVICE_WINDOW, ROM_BASE
+from ..hw.physmap import DEVICE_WINDOW, ROM_BASE, ROM_SIZE
 from .pmap import MachineMemory
 
 M32 = 0xFFFFFFFF
@@ -58,6 +58,10 @@ def handle_trap(mon, pcpu, vcpu):
         if res == T_OK and vcpu.vm.is_ram(gpa):
             map_page(mon, p, vcpu, badva)
             resume(p, epc)                      # try the instruction again
+        elif res == T_OK and ROM_BASE <= gpa < ROM_BASE + ROM_SIZE:
+            # The guest took an exception with Status.BEV set (no handler of its own yet)
+            # or jumped into the boot ROM: the bare machine's ROM powers off with 0xFE.
+            vcpu.vm.exit_status = 0xFE
         elif res == T_OK:
             if DEVICE_WINDOW <= gpa < ROM_BASE and not (exc == cs.EXC_TLBL and badva == fault_pc):
                 emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa)
@@ -269,7 +273,7 @@ def emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa):
     if dev is None:
         reflect(p, vcpu, epc, bd, cs.EXC_DBE)
         return
-    mon.machine.current_vm = vcpu.vm
+    vcpu.vm.current_cpu = vcpu.index
     if isa.MEM_STORE[op]:
         dev.write(gpa - base, int(p.r[rt]) & ((1 << (8 * size)) - 1), size)
     else:

@@ -13,10 +13,12 @@ import numpy as np
 from ..hw import cpu_state as cs
 from ..hw import physmap
 from ..hw.boot import load_kernel
+from ..hw.ipi import IpiDevice
+from ..hw.mmu import update_context
 from ..hw.syscon import Syscon
 from ..hw.uart import Uart
 from .pmap import Pmap
-from .vcpu import VCpu
+from .vcpu import RUNNABLE, STOPPED, VCpu
 
 
 class VmError(Exception):
@@ -28,26 +30,45 @@ class GuestDmaError(Exception):
 
 
 class PrefixedConsole:
-    """A VM's console: its lines, prefixed with ``[name] ``, on the machine's output."""
+    """A VM's console on the machine's output: whole lines, prefixed with ``[name] ``, so
+    that several VMs' output does not interleave within a line.  A partial line (a shell
+    prompt) is written when the machine flushes its console, if this VM has the user's
+    attention (``interactive``)."""
 
     def __init__(self, name, out):
         self.prefix = f"[{name}] ".encode()
         self.out = out
-        self.at_line_start = True
+        self.line = bytearray()
+        self.started = False            # part of the current line was already written
+        self.interactive = False
 
     def __call__(self, byte):
-        if self.at_line_start:
-            for b in self.prefix:
-                self.out(b)
-            self.at_line_start = False
-        self.out(byte)
+        self.line.append(byte)
         if byte == 10:
-            self.at_line_start = True
+            self._emit()
+
+    def _emit(self):
+        if not self.line:
+            return
+        if not self.started:
+            self.line[:0] = self.prefix
+        for b in self.line:
+            self.out(b)
+        self.started = self.line[-1] != 10
+        self.line.clear()
 
     def flush(self):
+        if self.interactive:
+            self._emit()
         flush = getattr(self.out, "flush", None)
         if flush:
             flush()
+
+    def close(self):
+        self._emit()
+        if self.started:
+            self.out(10)
+            self.started = False
 
 
 class VirtualMachine:
@@ -66,10 +87,14 @@ class VirtualMachine:
         self.vcpus = [VCpu(self, i) for i in range(nvcpus)]
         self.cpus = [v.v for v in self.vcpus]          # for the device tree's description
         self.devices = []
+        self.console = console
         self.uart = Uart(console)
         self.syscon = Syscon()
         self.add_device(physmap.UART_BASE, 0x100, self.uart)
         self.add_device(physmap.SYSCON_BASE, 0x100, self.syscon)
+        self.current_cpu = 0            # the VCPU whose access a device is answering
+        self.ipi = IpiDevice(self)
+        self.add_device(physmap.IPI_BASE, 0x100, self.ipi)
         self.exit_status = None        # set when the guest powers its VM off
         self.error = None              # set when the monitor stopped it
         for v in self.vcpus:
@@ -102,10 +127,12 @@ class VirtualMachine:
             line = getattr(dev, "irq_line", None)
             if line is not None and dev.irq():
                 lines |= 1 << line
-        s = self.vcpus[0].v.s
-        if int(s[cs.S_IRQ_LINES]) != lines:
-            s[cs.S_IRQ_LINES] = lines
-            s[cs.S_EVENT_AT] = 0           # look at once
+        for k, vcpu in enumerate(self.vcpus):
+            mine = (lines if k == 0 else 0) | ((1 << physmap.IRQ_IPI) if self.ipi.irq(k) else 0)
+            s = vcpu.v.s
+            if int(s[cs.S_IRQ_LINES]) != mine:
+                s[cs.S_IRQ_LINES] = mine
+                s[cs.S_EVENT_AT] = 0       # look at once
 
     # ---- guest-physical memory ----------------------------------------------------------
     def is_ram(self, gpa, size=1):
@@ -158,5 +185,30 @@ class VirtualMachine:
         return min(self.mem_size, 256 << 20)
 
     @property
-    def running(self):
+    def alive(self):
         return self.exit_status is None and self.error is None
+
+    # ---- VCPU start and stop (the IPI/CPU-start device, as on the bare machine) ----------
+    @property
+    def running(self):
+        """Per VCPU: started and not stopped (what the IPI device's RUNNING reports)."""
+        return [v.state != STOPPED for v in self.vcpus]
+
+    def start_cpu(self, n, pc, arg):
+        vcpu = self.vcpus[n]
+        if vcpu.state != STOPPED:
+            return
+        v = vcpu.v
+        v.reset()
+        v.cp0[cs.C0_STATUS] = 0                  # kernel mode, ERL and BEV clear
+        v.s[cs.S_RAM_SIZE] = self.mem_size
+        v.s[cs.S_RAM_LO_END] = self.mem_size
+        update_context(v.cp0, v.s)
+        v.set_pc(pc)
+        v.r[4] = arg
+        v.s[cs.S_CYCLE] = self.monitor.machine.now()
+        vcpu.l2tag[:] = -1
+        vcpu.state = RUNNABLE
+
+    def stop_cpu(self, n):
+        self.vcpus[n].state = STOPPED

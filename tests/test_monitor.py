@@ -1,0 +1,218 @@
+"""The monitor: several VMs side by side, Linux in a VM, isolation, configuration errors."""
+
+import json
+import subprocess
+
+import pytest
+
+from asmutil import assemble, discovm
+from guestrun import BUILD, elf_path
+
+# An adversarial guest (paper 4.2: the monitor must contain whatever a guest does):
+# random TLB entries pointing anywhere, random values into random CP0 registers, stores
+# to random addresses, and finally a jump into garbage; its own exception handler skips
+# every faulting instruction so that it keeps going.
+ADVERSARY = r"""
+    .set noreorder
+    .set noat
+    .globl _start
+_start:
+    mtc0    $zero, $12
+    la      $t0, vectors
+    mtc0    $t0, $15, 1
+    li      $s0, 12345              # LCG state
+    li      $s1, 3000               # rounds
+    li      $s2, 1103515245
+loop:
+    mul     $s0, $s0, $s2
+    addiu   $s0, $s0, 12345
+    srl     $t1, $s0, 28
+    andi    $t1, $t1, 3
+    beqz    $t1, tlb
+    addiu   $t1, $t1, -1
+    beqz    $t1, cp0
+    addiu   $t1, $t1, -1
+    beqz    $t1, store
+    nop
+    b       next                    # 1 in 4: nothing
+    nop
+tlb:
+    mtc0    $s0, $10                # EntryHi: any page, any ASID
+    mul     $t2, $s0, $s2
+    mtc0    $t2, $2                 # EntryLo0: any frame, any flags
+    srl     $t3, $t2, 3
+    mtc0    $t3, $3
+    andi    $t4, $s0, 15
+    mtc0    $t4, $0
+    tlbwi
+    b       next
+    sw      $s0, 0($s0)             # and store through whatever that maps
+cp0:
+    mul     $t2, $s0, $s2
+    srl     $t3, $s0, 20            # a CP0 register number 0..31 (sel 0)
+    andi    $t3, $t3, 31
+    la      $t4, mtc0_table
+    sll     $t3, $t3, 3
+    addu    $t4, $t4, $t3
+    jr      $t4
+    nop
+store:
+    sw      $s0, 0($s0)
+    sb      $s2, 0($s0)
+next:
+    addiu   $s1, $s1, -1
+    bnez    $s1, loop
+    nop
+    lui     $t0, 0x1234             # into garbage
+    jr      $t0
+    nop
+
+mtc0_table:
+    .irp reg, 0,1,2,3,4,5,6,7,8,9,10,11,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,12
+    mtc0    $t2, $\reg
+    b       next
+    .endr
+
+    .align  12
+vectors:                            # every exception: skip the instruction, carry on
+    .org    vectors + 0x000
+    b       skip
+    nop
+    .org    vectors + 0x180
+skip:
+    mfc0    $k0, $14
+    addiu   $k0, $k0, 4
+    mtc0    $k0, $14
+    mtc0    $zero, $12, 0
+    li      $k1, 2
+    mtc0    $k1, $12                # EXL only: kernel mode after eret... of the guest
+    eret
+    nop
+"""
+
+
+@pytest.fixture(scope="module")
+def adversary(tmp_path_factory):
+    return assemble(ADVERSARY, tmp_path_factory.mktemp("adv") / "adversary.elf")
+
+
+def write_config(path, machine, vms):
+    lines = ["[machine]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in machine.items()]
+    for vm in vms:
+        lines.append("[[vm]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in vm.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def vm_lines(out, name):
+    prefix = f"[{name}] "
+    return [line[len(prefix):] for line in out.splitlines() if line.startswith(prefix)]
+
+
+def test_two_vms_side_by_side(tmp_path):
+    hello = str(elf_path("hello", "discovm"))
+    alu = str(elf_path("alu", "discovm"))
+    cfg = write_config(tmp_path / "two.toml", {"cpus": 2, "memory": "64M"},
+                       [{"name": "a", "memory": "16M", "guest": hello},
+                        {"name": "b", "memory": "16M", "guest": alu}])
+    p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json")
+    assert p.returncode == 0, p.stderr
+    assert vm_lines(p.stdout, "a") == ["Hello from discovm!"]
+    alone = discovm("run", "--kernel", alu)
+    assert vm_lines(p.stdout, "b") == alone.stdout.splitlines()
+    assert "vm/vcpu" in p.stderr                     # the statistics table
+    stats = json.loads((tmp_path / "s.json").read_text())["monitor"]
+    assert [v["exit_status"] for v in stats["vms"]] == [0, 0]
+
+
+def test_more_vms_than_cpus(tmp_path):
+    progs = ["hello", "alu", "branch", "muldiv"]
+    cfg = write_config(tmp_path / "four.toml", {"cpus": 1, "memory": "64M"},
+                       [{"name": f"v{k}", "memory": "8M",
+                         "guest": str(elf_path(name, "discovm"))}
+                        for k, name in enumerate(progs)])
+    p = discovm("run", "--config", cfg)
+    assert p.returncode == 0, p.stderr
+    for k, name in enumerate(progs):
+        alone = discovm("run", "--kernel", elf_path(name, "discovm"))
+        assert vm_lines(p.stdout, f"v{k}") == alone.stdout.splitlines()
+
+
+def test_adversary_cannot_disturb_its_neighbour(adversary, tmp_path):
+    alu = str(elf_path("alu", "discovm"))
+    cfg = write_config(tmp_path / "adv.toml", {"cpus": 2, "memory": "64M"},
+                       [{"name": "good", "memory": "16M", "guest": alu},
+                        {"name": "evil", "memory": "8M", "guest": str(adversary)}])
+    p = discovm("run", "--config", cfg, "--max-instructions", 30_000_000,
+                "--stats", tmp_path / "s.json")
+    alone = discovm("run", "--kernel", alu)
+    assert vm_lines(p.stdout, "good") == alone.stdout.splitlines()
+    assert "Traceback" not in p.stderr
+    stats = json.loads((tmp_path / "s.json").read_text())["monitor"]
+    good, evil = stats["vms"]
+    assert good["exit_status"] == 0 and good["error"] is None
+    # the adversary ended one way or another, with a clear reason, inside its own memory
+    assert evil["exit_status"] is not None or evil["error"]
+    assert evil["pages_allocated"] <= (8 << 20) // 4096
+    assert stats["machine_pages_used"] == good["pages_allocated"] + evil["pages_allocated"]
+
+
+@pytest.mark.parametrize("bad,message", [
+    ('[[vm]]\nname = "x"\nmemroy = "8M"\n', "unknown key"),
+    ('[[vm]]\nname = "x"\n[[vm]]\nname = "x"\n', "same name"),
+    ('[[vm]]\nname = "x"\nvcpus = 0\n', "vcpus"),
+    ('[[vm]]\nname = "x"\nguest = "/nonexistent.elf"\n', "cannot open"),
+])
+def test_bad_vm_configuration_is_one_line(tmp_path, bad, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(bad)
+    p = discovm("run", "--config", cfg)
+    assert p.returncode == 2
+    assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+@pytest.fixture(scope="module")
+def debian():
+    from discovm.guests import debian
+    return debian.fetch()
+
+
+def test_linux_in_a_vm_matches_the_bare_machine(debian):
+    from test_linux import MARK, PORTABLE
+    runs = []
+    for extra in ((), ("--vm",)):
+        p = discovm("run", "--linux", "--cmd", f"echo {MARK}; {PORTABLE}", *extra,
+                    "--stats", "/dev/null", timeout=600)
+        assert p.returncode == 0, p.stderr
+        runs.append(p.stdout.split(MARK + "\n", 1)[1])
+    assert runs[0] == runs[1]
+
+
+def test_linux_and_a_bare_metal_guest_side_by_side(debian, tmp_path):
+    cfg = write_config(tmp_path / "mixed.toml", {"cpus": 2, "memory": "160M"},
+                       [{"name": "linux", "memory": "96M", "guest": "linux",
+                         "cmd": "seq 1 1000 | md5sum"},
+                        {"name": "alu", "memory": "16M",
+                         "guest": str(elf_path("alu", "discovm"))}])
+    p = discovm("run", "--config", cfg, timeout=600)
+    assert p.returncode == 0, p.stderr
+    md5 = subprocess.run("seq 1 1000 | md5sum", shell=True, capture_output=True,
+                         text=True).stdout.strip()
+    assert md5 in vm_lines(p.stdout, "linux")
+    alone = discovm("run", "--kernel", elf_path("alu", "discovm"))
+    assert vm_lines(p.stdout, "alu") == alone.stdout.splitlines()
+
+
+def test_thin_os_with_four_vcpus_on_two_cpus(tmp_path):
+    """The thin OS (paper 4.4) in a VM: 4 VCPUs time-shared over 2 CPUs, started through
+    the VM's virtual CPU-start device, with the same output as on a bare 4-CPU machine."""
+    cfg = write_config(tmp_path / "thin.toml", {"cpus": 2, "memory": "128M"},
+                       [{"name": "splash", "vcpus": 4, "memory": "64M", "guest": "thin",
+                         "program": "radix"}])
+    p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json", timeout=600)
+    assert p.returncode == 0, p.stderr
+    bare = discovm("run", "--kernel", BUILD / "thinos" / "radix.elf", "--cpus", 4)
+    assert vm_lines(p.stdout, "splash") == bare.stdout.splitlines()
+    vcpus = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["vcpus"]
+    assert len(vcpus) == 4 and all(v["world_switches"] > 1 for v in vcpus)

@@ -32,14 +32,12 @@ test-slow: guests
 bench: guests
 	$(PY) bench/bench_cpu.py
 
-# Boots Debian's own Linux (fetched on first use) on the simulated machine and runs a few
-# busybox commands in it; the machine powers off when they are done.
-DEMO_CMD = uname -a; echo; cat /proc/cpuinfo | head -6; echo; 	echo "6 x 7 = $$((6*7))"; seq 1 1000 | md5sum; free; ls /
-
-demo: $(STAMP)
+# Two operating systems side by side on one simulated 4-CPU NUMA machine, under the
+# monitor: Debian's own Linux (fetched on first use) running a few busybox commands, and
+# the thin OS running a parallel radix sort on 3 VCPUs; then the monitor's statistics.
+demo: guests
 	$(VENV)/bin/discovm fetch
-	$(VENV)/bin/discovm run --linux --cmd '$(DEMO_CMD)' --stats demo-stats.json
-	@$(PY) -c "import json; d = json.load(open('demo-stats.json')); 	print('\n%d guest instructions, %d exceptions, %d TLB refills' % 	(d['instructions'], sum(d['exceptions'].values()), d['tlb_refills']))"
+	$(VENV)/bin/discovm run --config examples/demo.toml --stats demo-stats.json
 
 clean:
 	$(MAKE) -C guests clean

@@ -216,3 +216,17 @@ def test_thin_os_with_four_vcpus_on_two_cpus(tmp_path):
     assert vm_lines(p.stdout, "splash") == bare.stdout.splitlines()
     vcpus = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["vcpus"]
     assert len(vcpus) == 4 and all(v["world_switches"] > 1 for v in vcpus)
+
+
+@pytest.mark.slow
+def test_four_linux_vms_at_once(debian, tmp_path):
+    vms = [{"name": f"lx{k}", "memory": "48M", "guest": "linux",
+            "cmd": f"echo vm {k}; seq 1 {100 * (k + 1)} | md5sum"} for k in range(4)]
+    cfg = write_config(tmp_path / "four.toml", {"cpus": 4, "nodes": 2, "memory": "256M"}, vms)
+    p = discovm("run", "--config", cfg, timeout=1200)
+    assert p.returncode == 0, p.stderr
+    for k in range(4):
+        md5 = subprocess.run(f"seq 1 {100 * (k + 1)} | md5sum", shell=True,
+                             capture_output=True, text=True).stdout.strip()
+        lines = vm_lines(p.stdout, f"lx{k}")
+        assert f"vm {k}" in lines and md5 in lines

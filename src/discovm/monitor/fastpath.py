@@ -143,10 +143,61 @@ def guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
     return lo
 
 
+LARGE = 0x10000                  # 64 KiB: the pmap's allocation block
+LARGE_MASK = 0x0001E000          # PageMask for 64 KiB pages
+
+
+@jit
+def _large_entrylo(vcp0, vs, vtlb, pmap, va):
+    """EntryLo for a 64 KiB hardware page at ``va`` (64 KiB aligned), or 0 if the guest
+    does not map those 64 KiB linearly onto one already backed pmap block."""
+    res, gpa = translate(vcp0, vs, vtlb, va, LOAD)
+    if res != T_OK or gpa & (LARGE - 1) or gpa < 0 or gpa + LARGE > vs[cs.S_RAM_SIZE]:
+        return 0
+    asid = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+    i = tlb_lookup(vtlb, va, asid)
+    if i >= 0 and ((np.int64(vtlb[i, 1]) | 0x1FFF) + 1) >> 1 < LARGE:
+        return 0                                   # the guest's own page is smaller
+    mpage = pmap[gpa >> 12]
+    if mpage < 0 or mpage % (LARGE >> 12):
+        return 0
+    lo = (machine_pfn(mpage) << 6) | (3 << 3) | 2
+    if translate(vcp0, vs, vtlb, va, STORE)[0] == T_OK:
+        lo |= 4
+    if i < 0 or (vtlb[i, 2] & 1) != 0:
+        lo |= 1
+    return lo
+
+
+@jit
+def _write_entry(pcp0, ps, ptlb, pstag, hi, mask, lo0, lo1):
+    pcp0[cs.C0_ENTRYHI] = hi
+    pcp0[cs.C0_ENTRYLO0] = lo0
+    pcp0[cs.C0_ENTRYLO1] = lo1
+    pcp0[cs.C0_PAGEMASK] = mask
+    tlb_probe(pcp0, ptlb)
+    index = np.int64(pcp0[cs.C0_INDEX])
+    if index & 0x80000000:
+        index = read_random(pcp0, ps)
+    tlb_write(pcp0, pstag, ptlb, index)
+
+
 @jit
 def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
-    """Write a hardware TLB entry for the pair of pages around ``va``; False if the page
-    of ``va`` itself needs the slow path."""
+    """Write a hardware TLB entry for ``va``: a pair of 64 KiB pages when the guest maps
+    the 128 KiB around it linearly onto backed pmap blocks (kseg0, large guest pages),
+    else a pair of 4 KiB pages.  False if the page of ``va`` itself needs the slow path."""
+    base = va & ~(2 * LARGE - 1)
+    big0 = _large_entrylo(vcp0, vs, vtlb, pmap, base)
+    if big0:
+        big1 = _large_entrylo(vcp0, vs, vtlb, pmap, base + LARGE)
+        if big1 and (big0 & 1) == (big1 & 1):
+            # Smaller entries for the same addresses must go first (no duplicate matches).
+            forget_range(ptlb, pstag, l2tag, base, 2 * LARGE)
+            _write_entry(pcp0, ps, ptlb, pstag,
+                         base | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), LARGE_MASK, big0, big1)
+            fstats[F_TLB_FILLS] += 1
+            return True
     even = va & ~0x1FFF
     lo0 = guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, even)
     lo1 = guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, even + 0x1000)
@@ -160,15 +211,8 @@ def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, 
     if not g:
         lo0 &= ~1
         lo1 &= ~1
-    pcp0[cs.C0_ENTRYHI] = even | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF)
-    pcp0[cs.C0_ENTRYLO0] = lo0
-    pcp0[cs.C0_ENTRYLO1] = lo1
-    pcp0[cs.C0_PAGEMASK] = 0
-    tlb_probe(pcp0, ptlb)
-    index = np.int64(pcp0[cs.C0_INDEX])
-    if index & 0x80000000:
-        index = read_random(pcp0, ps)
-    tlb_write(pcp0, pstag, ptlb, index)
+    _write_entry(pcp0, ps, ptlb, pstag, even | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), 0,
+                 lo0, lo1)
     fstats[F_TLB_FILLS] += 1
     return True
 
@@ -206,7 +250,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         if not map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
             return False
         if exc == cs.EXC_TLBS:                     # a store to a page the guest keeps clean
-            lo = np.int64(pcp0[cs.C0_ENTRYLO1]) if va & 0x1000 else np.int64(pcp0[cs.C0_ENTRYLO0])
+            half = ((np.int64(pcp0[cs.C0_PAGEMASK]) | 0x1FFF) + 1) >> 1
+            lo = np.int64(pcp0[cs.C0_ENTRYLO1]) if va & half else np.int64(pcp0[cs.C0_ENTRYLO0])
             if not lo & 4:
                 return False
         ps[cs.S_PC] = epc                          # the instruction runs again, now mapped

@@ -3,7 +3,9 @@
 * The **pmap** of a VM has one entry per guest-physical page: the machine page backing it,
   or -1 while the guest has not touched it.  Pages are allocated on first touch
   (demand-zero) from the NUMA node of the touching VCPU, so that memory follows the CPUs
-  that use it.
+  that use it.  They are allocated in aligned blocks of 16 (64 KiB), contiguous in
+  machine memory as in guest-physical memory, so that the monitor can map a guest's
+  large pages and its kseg0 with 64 KiB hardware pages instead of 4 KiB ones.
 * The **memmap** has one entry per machine page: which VM and which guest page use it
   (-1: free).  The monitor uses it to find the users of a page when it must revoke their
   mappings (TLB shootdowns, and later migration, replication and copy-on-write).
@@ -18,6 +20,9 @@ import numpy as np
 from ..hw import physmap
 
 
+BLOCK = 16                      # pages per allocation block (64 KiB)
+
+
 class OutOfMemory(Exception):
     pass
 
@@ -30,8 +35,9 @@ class MachineMemory:
         self.npages = machine.mem_size // 4096
         self.nodes = machine.nodes
         per_node = self.npages // self.nodes
-        # Free lists as stacks, lowest page on top, so allocation order is deterministic.
-        self.free = [list(range((n + 1) * per_node - 1, n * per_node - 1, -1))
+        # Free blocks of BLOCK pages as stacks, lowest on top: deterministic allocation.
+        self.free = [list(range(((n + 1) * per_node) // BLOCK - 1,
+                                -(-(n * per_node) // BLOCK) - 1, -1))
                      for n in range(self.nodes)]
         self.owner_vm = np.full(self.npages, -1, np.int64)     # memmap: VM id ...
         self.owner_gpage = np.full(self.npages, -1, np.int64)  # ... and its guest page
@@ -40,22 +46,23 @@ class MachineMemory:
         return min(mpage * self.nodes // self.npages, self.nodes - 1)
 
     def allocate(self, node, vm_id, gpage):
-        """A zeroed machine page, from ``node`` if it has one, else from the nearest."""
+        """A zeroed, aligned block of BLOCK machine pages for the block holding guest page
+        ``gpage``, from ``node`` if it has one, else from the next; returns its first page."""
         for k in range(self.nodes):
             pool = self.free[(node + k) % self.nodes]
             if pool:
-                mpage = pool.pop()
-                off = mpage * 4096
-                self.machine.mem[off:off + 4096] = 0        # demand-zero
-                self.owner_vm[mpage] = vm_id
-                self.owner_gpage[mpage] = gpage
-                return mpage
+                first = pool.pop() * BLOCK
+                self.machine.mem[first * 4096:(first + BLOCK) * 4096] = 0   # demand-zero
+                gfirst = gpage - gpage % BLOCK
+                self.owner_vm[first:first + BLOCK] = vm_id
+                self.owner_gpage[first:first + BLOCK] = np.arange(gfirst, gfirst + BLOCK)
+                return first
         raise OutOfMemory("the machine has no free memory left")
 
-    def release(self, mpage):
-        self.free[self.node_of(mpage)].append(mpage)
-        self.owner_vm[mpage] = -1
-        self.owner_gpage[mpage] = -1
+    def release(self, first):
+        self.free[self.node_of(first)].append(first // BLOCK)
+        self.owner_vm[first:first + BLOCK] = -1
+        self.owner_gpage[first:first + BLOCK] = -1
 
     def used(self):
         return int((self.owner_vm >= 0).sum())
@@ -79,17 +86,22 @@ class Pmap:
         self.mpage = np.full(self.npages, -1, np.int64)
 
     def lookup(self, gpage, node):
-        """The machine page behind guest page ``gpage``, allocated now if needed."""
+        """The machine page behind guest page ``gpage``, allocated now (with the rest of its
+        block) if needed."""
         m = self.mpage[gpage]
         if m < 0:
-            m = self.memory.allocate(node, self.vm_id, gpage)
-            self.mpage[gpage] = m
+            first = self.memory.allocate(node, self.vm_id, gpage)
+            g0 = gpage - gpage % BLOCK
+            n = min(BLOCK, self.npages - g0)
+            self.mpage[g0:g0 + n] = np.arange(first, first + n)
+            m = self.mpage[gpage]
         return int(m)
 
     def allocated(self):
         return int((self.mpage >= 0).sum())
 
     def release_all(self):
-        for m in self.mpage[self.mpage >= 0]:
-            self.memory.release(int(m))
+        for first in self.mpage[::BLOCK]:
+            if first >= 0:
+                self.memory.release(int(first))
         self.mpage[:] = -1

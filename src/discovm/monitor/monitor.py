@@ -28,7 +28,7 @@ from .trap import GuestFault, handle_trap
 from .vcpu import RUNNABLE, STOPPED, WAITING
 from .vm import VirtualMachine, VmError
 
-QUANTUM = 50_000
+QUANTUM_SMP = 50_000      # cycles per VCPU turn on a multiprocessor (bounds IPI latency)
 
 
 class Monitor:
@@ -38,6 +38,8 @@ class Monitor:
         self.vms = []
         self.on_cpu = [None] * len(machine.cpus)        # VCPU loaded on each CPU
         self.queues = [[] for _ in machine.cpus]         # run queue of each CPU
+        # one CPU: as long a turn as the bare machine's; several: short, for IPIs
+        self.quantum = machine.quantum if len(machine.cpus) == 1 else QUANTUM_SMP
         self.console_vm = None                           # name of the VM that gets input
         self.console_live = False                        # a person types: show prompts
         machine.current_vm = None
@@ -129,7 +131,7 @@ class Monitor:
     def run(self, max_instructions=None):
         m = self.machine
         while any(vm.alive for vm in self.vms):
-            end = m.time + QUANTUM
+            end = m.time + self.quantum
             if m._events:
                 end = max(m.time + 1, min(end, m._events[0][0]))
             m._quantum_end = end

@@ -230,3 +230,54 @@ def test_four_linux_vms_at_once(debian, tmp_path):
                              capture_output=True, text=True).stdout.strip()
         lines = vm_lines(p.stdout, f"lx{k}")
         assert f"vm {k}" in lines and md5 in lines
+
+
+# A Disco-aware guest asks the monitor for a zeroed page and reports a free one (the HAL
+# monitor calls, paper 4.2.3): it fills a page, asks for it zeroed, and checks.
+HAL = r"""
+    .set noreorder
+    .globl _start
+_start:
+    li      $t0, 0x80200000         # guest-physical 0x00200000
+    li      $t1, 1024
+    li      $t2, 0x5a5a5a5a
+1:  sw      $t2, 0($t0)
+    addiu   $t1, $t1, -1
+    bnez    $t1, 1b
+    addiu   $t0, $t0, 4
+    li      $t3, 0xBF004000         # the HAL page of the device window
+    li      $t4, 0x00200000
+    sw      $t4, 0($t3)             # ZERO_PAGE
+    li      $t4, 0x00300000
+    sw      $t4, 4($t3)             # PAGE_FREE
+    li      $t0, 0x80200000
+    li      $t1, 1024
+    li      $t5, 0
+2:  lw      $t2, 0($t0)
+    or      $t5, $t5, $t2
+    addiu   $t1, $t1, -1
+    bnez    $t1, 2b
+    addiu   $t0, $t0, 4
+    lw      $t6, 8($t3)             # pages zeroed so far
+    la      $a0, ok
+    bnez    $t5, 3f
+    li      $a1, 0
+    li      $t7, 1
+    beq     $t6, $t7, 4f
+    nop
+3:  la      $a0, bad
+    li      $a1, 1
+4:  j       puts_and_exit
+    nop
+    .data
+ok:  .asciz "zeroed by the monitor\n"
+bad: .asciz "not zeroed\n"
+"""
+
+
+def test_hal_monitor_calls(tmp_path):
+    elf = assemble(HAL, tmp_path / "hal.elf")
+    p = discovm("run", "--vm", "--kernel", elf, "--stats", tmp_path / "s.json")
+    assert p.returncode == 0 and p.stdout == "zeroed by the monitor\n", p.stdout + p.stderr
+    hal = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["hal"]
+    assert hal == {"pages_zeroed": 1, "pages_reported_free": 1}

@@ -262,7 +262,8 @@ class Monitor:
                              "slow_traps": int(f[F_SLOW])}
                 vcpus.append(d)
             out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
-                        "pages_allocated": vm.pmap.allocated(), "vcpus": vcpus})
+                        "pages_allocated": vm.pmap.allocated(), "hal": vm.hal.stats(),
+                        "vcpus": vcpus})
         return {"vms": out, "machine_pages_used": self.memory.used()}
 
     def table(self):

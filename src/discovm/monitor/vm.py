@@ -17,6 +17,7 @@ from ..hw.ipi import IpiDevice
 from ..hw.mmu import update_context
 from ..hw.syscon import Syscon
 from ..hw.uart import Uart
+from .hal import HAL_BASE, HalDevice
 from .pmap import Pmap
 from .vcpu import RUNNABLE, STOPPED, VCpu
 
@@ -95,6 +96,8 @@ class VirtualMachine:
         self.current_cpu = 0            # the VCPU whose access a device is answering
         self.ipi = IpiDevice(self)
         self.add_device(physmap.IPI_BASE, 0x100, self.ipi)
+        self.hal = HalDevice(self)                  # the Disco-aware HAL's monitor calls
+        self.add_device(HAL_BASE, 0x100, self.hal)
         self.exit_status = None        # set when the guest powers its VM off
         self.error = None              # set when the monitor stopped it
         for v in self.vcpus:

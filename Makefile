@@ -39,6 +39,7 @@ test-slow: guests
 
 bench: guests
 	$(PY) bench/bench_cpu.py
+	$(PY) bench/bench_system.py
 
 # Two operating systems side by side on one simulated 4-CPU NUMA machine, under the
 # monitor: Debian's own Linux (fetched on first use) running a few busybox commands, and

@@ -143,24 +143,32 @@ def guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
     return lo
 
 
-LARGE = 0x10000                  # 64 KiB: the pmap's allocation block
-LARGE_MASK = 0x0001E000          # PageMask for 64 KiB pages
+# Hardware page sizes the monitor maps guest memory with, largest first: a pmap superblock
+# (1 MiB) and a pmap block (64 KiB) -- see pmap.py -- and their PageMask values.
+LARGE_SIZES = np.array([0x100000, 0x10000], np.int64)
+LARGE_MASKS = np.array([0x001FE000, 0x0001E000], np.int64)
+BLOCK_BYTES = 0x10000            # machine memory is contiguous within a pmap block
 
 
 @jit
-def _large_entrylo(vcp0, vs, vtlb, pmap, va):
-    """EntryLo for a 64 KiB hardware page at ``va`` (64 KiB aligned), or 0 if the guest
-    does not map those 64 KiB linearly onto one already backed pmap block."""
+def _large_entrylo(vcp0, vs, vtlb, pmap, va, size):
+    """EntryLo for a hardware page of ``size`` bytes at ``va`` (aligned), or 0 unless the
+    guest maps that range linearly, with pages at least as large, onto guest-physical
+    memory that the pmap backs with one contiguous, aligned run of machine memory."""
     res, gpa = translate(vcp0, vs, vtlb, va, LOAD)
-    if res != T_OK or gpa & (LARGE - 1) or gpa < 0 or gpa + LARGE > vs[cs.S_RAM_SIZE]:
+    if res != T_OK or gpa & (size - 1) or gpa < 0 or gpa + size > vs[cs.S_RAM_SIZE]:
         return 0
     asid = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
     i = tlb_lookup(vtlb, va, asid)
-    if i >= 0 and ((np.int64(vtlb[i, 1]) | 0x1FFF) + 1) >> 1 < LARGE:
+    if i >= 0 and ((np.int64(vtlb[i, 1]) | 0x1FFF) + 1) >> 1 < size:
         return 0                                   # the guest's own page is smaller
-    mpage = pmap[gpa >> 12]
-    if mpage < 0 or mpage % (LARGE >> 12):
+    g = gpa >> 12
+    mpage = pmap[g]
+    if mpage < 0 or mpage % (size >> 12):
         return 0
+    for k in range(BLOCK_BYTES >> 12, size >> 12, BLOCK_BYTES >> 12):
+        if pmap[g + k] != mpage + k:               # a block missing or elsewhere
+            return 0
     lo = (machine_pfn(mpage) << 6) | (3 << 3) | 2
     if translate(vcp0, vs, vtlb, va, STORE)[0] == T_OK:
         lo |= 4
@@ -184,18 +192,23 @@ def _write_entry(pcp0, ps, ptlb, pstag, hi, mask, lo0, lo1):
 
 @jit
 def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
-    """Write a hardware TLB entry for ``va``: a pair of 64 KiB pages when the guest maps
-    the 128 KiB around it linearly onto backed pmap blocks (kseg0, large guest pages),
-    else a pair of 4 KiB pages.  False if the page of ``va`` itself needs the slow path."""
-    base = va & ~(2 * LARGE - 1)
-    big0 = _large_entrylo(vcp0, vs, vtlb, pmap, base)
-    if big0:
-        big1 = _large_entrylo(vcp0, vs, vtlb, pmap, base + LARGE)
+    """Write a hardware TLB entry for ``va``: a pair of 1 MiB or 64 KiB pages when the
+    guest maps the range around it linearly onto contiguous pmap memory (kseg0, large
+    guest pages), else a pair of 4 KiB pages.  False if the page of ``va`` itself needs
+    the slow path."""
+    for n in range(len(LARGE_SIZES)):
+        size = LARGE_SIZES[n]
+        base = va & ~(2 * size - 1)
+        big0 = _large_entrylo(vcp0, vs, vtlb, pmap, base, size)
+        if not big0:
+            continue
+        big1 = _large_entrylo(vcp0, vs, vtlb, pmap, base + size, size)
         if big1 and (big0 & 1) == (big1 & 1):
             # Smaller entries for the same addresses must go first (no duplicate matches).
-            forget_range(ptlb, pstag, l2tag, base, 2 * LARGE)
+            forget_range(ptlb, pstag, l2tag, base, 2 * size)
             _write_entry(pcp0, ps, ptlb, pstag,
-                         base | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), LARGE_MASK, big0, big1)
+                         base | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), LARGE_MASKS[n],
+                         big0, big1)
             fstats[F_TLB_FILLS] += 1
             return True
     even = va & ~0x1FFF

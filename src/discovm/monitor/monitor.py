@@ -24,7 +24,7 @@ from .fastpath import F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS, F_L2TLB_MISSES, F_
 from .fastpath import F_TLB_FILLS, charge, flush_tlb, forget_range, run_guest, sync_mode
 from . import costs
 from .pmap import MachineMemory, OutOfMemory
-from .trap import GuestFault, handle_trap
+from .trap import GuestFault, handle_trap, map_guest_page, resume
 from .vcpu import RUNNABLE, STOPPED, WAITING
 from .vm import VirtualMachine, VmError
 
@@ -106,16 +106,26 @@ class Monitor:
         forget_range(p.tlb, p.stag, vcpu.l2tag, int(old_entry[0]) & ~mask & 0xFFFFFFFF,
                      mask + 1)
 
-    def single_step(self, p):
+    def single_step(self, p, vcpu):
         """Execute one instruction (a branch) and return the address it continues at
-        after its delay slot (see trap.step_past)."""
-        p.s[cs.S_LIMIT] = int(p.s[cs.S_CYCLE]) + 1
-        p.s[cs.S_EVENT_AT] = p.s[cs.S_LIMIT]
-        reason = engine.run(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, self.machine.ram32,
-                            self.machine.ram16, self.machine.mem, self.machine.tm)
-        if reason != engine.R_LIMIT:
-            raise GuestFault("a branch before an emulated instruction faulted")
-        return int(p.s[cs.S_NPC])
+        after its delay slot (see trap.step_past).  The branch's own page may have left
+        the hardware TLB since it ran (the fill for its delay slot can evict it): then
+        map it again and retry."""
+        pc = int(p.s[cs.S_PC])
+        for _ in range(3):
+            p.s[cs.S_LIMIT] = int(p.s[cs.S_CYCLE]) + 1
+            p.s[cs.S_EVENT_AT] = p.s[cs.S_LIMIT]
+            reason = engine.run(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, self.machine.ram32,
+                                self.machine.ram16, self.machine.mem, self.machine.tm)
+            if reason == engine.R_LIMIT:
+                return int(p.s[cs.S_NPC])
+            exc = (int(p.cp0[cs.C0_CAUSE]) >> 2) & 31
+            if reason != engine.R_EXCEPTION or exc != cs.EXC_TLBL or \
+                    not map_guest_page(self, p, vcpu, int(p.cp0[cs.C0_BADVADDR])):
+                break
+            self.sync_mode(p, vcpu)
+            resume(p, pc)
+        raise GuestFault("a branch before an emulated instruction faulted")
 
     def vcpu_waits(self, vcpu):
         if not self._interrupt_pending(vcpu):
@@ -145,7 +155,8 @@ class Monitor:
                 self.switch_to(p, n, vcpu)
                 self._run_vcpu(p, vcpu)
             m.time, m._quantum_end = m._quantum_end, None
-            for p in m.cpus:
+            for p in m.cpus:                 # a CPU whose VCPU stopped early idled
+                p.s[cs.S_IDLE] += max(0, m.time - int(p.s[cs.S_CYCLE]))
                 p.s[cs.S_CYCLE] = max(int(p.s[cs.S_CYCLE]), m.time)
             m._run_events()
             self._console_input()
@@ -160,12 +171,28 @@ class Monitor:
             if all(v.state != RUNNABLE for vm in self.vms if vm.alive for v in vm.vcpus) \
                     and not m._events and any(vm.alive for vm in self.vms):
                 self._skip_idle_time()
+        self._end_at_last_power_off()
         for vm in self.vms:
             close = getattr(vm.console, "close", None)
             if close:
                 close()
         m._flush_console()
         return self.vms
+
+    def _end_at_last_power_off(self):
+        """The run ends when the last VM stopped, not at the end of that quantum: take
+        back the idle time the CPUs were credited after it (so that a VM's cycles compare
+        with the bare machine's, which stops at power-off)."""
+        ends = [vm.end_cycle for vm in self.vms]
+        if not ends or None in ends:
+            return
+        final = max(ends)
+        for p in self.machine.cpus:
+            excess = int(p.s[cs.S_CYCLE]) - final
+            if excess > 0:
+                p.s[cs.S_IDLE] -= min(excess, int(p.s[cs.S_IDLE]))
+                p.s[cs.S_CYCLE] = final
+        self.machine.time = final
 
     def _flush_consoles(self):
         for vm in self.vms:
@@ -218,6 +245,8 @@ class Monitor:
             vm = vcpu.vm
             if vm.syscon.exit_status is not None and vm.exit_status is None:
                 vm.exit_status = vm.syscon.exit_status
+        if not vcpu.vm.alive and vcpu.vm.end_cycle is None:
+            vcpu.vm.end_cycle = int(p.s[cs.S_CYCLE])
         v.s[cs.S_CYCLE] = p.s[cs.S_CYCLE]
 
     def _wake_waiters(self):

@@ -119,7 +119,7 @@ def step_past(mon, p, vcpu, epc, bd):
         resume(p, (epc + 4) & M32)
         return
     resume(p, epc)
-    target = mon.single_step(p)
+    target = mon.single_step(p, vcpu)
     resume(p, target)
 
 
@@ -147,6 +147,16 @@ def reflect_translation(p, vcpu, epc, bd, res, badva, kind):
 
 
 # ---- the MMU: guest virtual -> guest physical -> machine ---------------------------------
+
+def map_guest_page(mon, p, vcpu, va):
+    """Map ``va`` in the hardware TLB if the guest maps it to its RAM; False if not."""
+    v = vcpu.v
+    res, gpa = translate(v.cp0, v.s, v.tlb, va, LOAD)
+    if res != T_OK or not vcpu.vm.is_ram(gpa):
+        return False
+    map_page(mon, p, vcpu, va)
+    return True
+
 
 def map_page(mon, p, vcpu, va):
     """Write a hardware TLB entry for the 8 KiB pair around ``va`` with the translations

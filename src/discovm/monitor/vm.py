@@ -100,6 +100,7 @@ class VirtualMachine:
         self.add_device(HAL_BASE, 0x100, self.hal)
         self.exit_status = None        # set when the guest powers its VM off
         self.error = None              # set when the monitor stopped it
+        self.end_cycle = None          # machine time at which it stopped
         for v in self.vcpus:
             v.v.s[cs.S_RAM_SIZE] = mem_size
             v.v.s[cs.S_RAM_LO_END] = mem_size

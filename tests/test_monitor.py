@@ -96,8 +96,9 @@ def adversary(tmp_path_factory):
     return assemble(ADVERSARY, tmp_path_factory.mktemp("adv") / "adversary.elf")
 
 
-def write_config(path, machine, vms):
+def write_config(path, machine, vms, asid_reuse=False):
     lines = ["[machine]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in machine.items()]
+    lines += ["[monitor]", f"asid_reuse = {str(asid_reuse).lower()}"]
     for vm in vms:
         lines.append("[[vm]]")
         lines += [f"{k} = {json.dumps(v)}" for k, v in vm.items()]
@@ -126,17 +127,29 @@ def test_two_vms_side_by_side(tmp_path):
     assert [v["exit_status"] for v in stats["vms"]] == [0, 0]
 
 
-def test_more_vms_than_cpus(tmp_path):
-    progs = ["hello", "alu", "branch", "muldiv"]
-    cfg = write_config(tmp_path / "four.toml", {"cpus": 1, "memory": "64M"},
+@pytest.mark.parametrize("asid_reuse", [False, True])
+def test_more_vms_than_cpus(tmp_path, asid_reuse):
+    """Six VMs take turns on two CPUs (short multiprocessor quanta), among them the TLB,
+    user-mode and interrupt tests.  With ASID reuse their TLB entries share each CPU's
+    TLB across world switches (machine ASIDs): a leak between them would change an
+    output."""
+    progs = ["hello", "alu", "tlb", "user", "irq", "muldiv"]
+    cfg = write_config(tmp_path / "six.toml", {"cpus": 2, "memory": "64M"},
                        [{"name": f"v{k}", "memory": "8M",
                          "guest": str(elf_path(name, "discovm"))}
-                        for k, name in enumerate(progs)])
-    p = discovm("run", "--config", cfg)
+                        for k, name in enumerate(progs)], asid_reuse=asid_reuse)
+    p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json")
     assert p.returncode == 0, p.stderr
     for k, name in enumerate(progs):
         alone = discovm("run", "--kernel", elf_path(name, "discovm"))
         assert vm_lines(p.stdout, f"v{k}") == alone.stdout.splitlines()
+    stats = json.loads((tmp_path / "s.json").read_text())["monitor"]
+    switches = sum(v["world_switches"] for vm in stats["vms"] for v in vm["vcpus"])
+    assert switches > 2 * len(progs)                 # they did take turns
+    assert stats["tlb_on_switch"] == ("asid-reuse" if asid_reuse else "flush")
+    # flush mode: at least one flush per switch to another VCPU; reuse: only rollovers
+    flushes = sum(stats["tlb_flushes"])
+    assert flushes >= switches if not asid_reuse else flushes < switches // 10
 
 
 def test_adversary_cannot_disturb_its_neighbour(adversary, tmp_path):
@@ -204,18 +217,38 @@ def test_linux_and_a_bare_metal_guest_side_by_side(debian, tmp_path):
     assert vm_lines(p.stdout, "alu") == alone.stdout.splitlines()
 
 
-def test_thin_os_with_four_vcpus_on_two_cpus(tmp_path):
+@pytest.mark.parametrize("asid_reuse", [False, True])
+def test_thin_os_with_four_vcpus_on_two_cpus(tmp_path, asid_reuse):
     """The thin OS (paper 4.4) in a VM: 4 VCPUs time-shared over 2 CPUs, started through
     the VM's virtual CPU-start device, with the same output as on a bare 4-CPU machine."""
     cfg = write_config(tmp_path / "thin.toml", {"cpus": 2, "memory": "128M"},
                        [{"name": "splash", "vcpus": 4, "memory": "64M", "guest": "thin",
-                         "program": "radix"}])
+                         "program": "radix"}], asid_reuse=asid_reuse)
     p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json", timeout=600)
     assert p.returncode == 0, p.stderr
     bare = discovm("run", "--kernel", BUILD / "thinos" / "radix.elf", "--cpus", 4)
     assert vm_lines(p.stdout, "splash") == bare.stdout.splitlines()
     vcpus = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["vcpus"]
     assert len(vcpus) == 4 and all(v["world_switches"] > 1 for v in vcpus)
+
+
+def test_two_linux_vms_share_a_cpu_with_asid_reuse(debian, tmp_path):
+    """Two Linux VMs on one CPU keep their TLB entries across world switches (machine
+    ASIDs; guest-global kernel entries made per address space): both still compute what
+    the host computes."""
+    vms = [{"name": f"lx{k}", "memory": "48M", "guest": "linux",
+            "cmd": f"seq 1 {300 * (k + 1)} | md5sum; ls /bin | wc -l"} for k in range(2)]
+    cfg = write_config(tmp_path / "two.toml", {"cpus": 1, "memory": "128M"}, vms,
+                       asid_reuse=True)
+    p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json", timeout=600)
+    assert p.returncode == 0, p.stderr
+    for k in range(2):
+        md5 = subprocess.run(f"seq 1 {300 * (k + 1)} | md5sum", shell=True,
+                             capture_output=True, text=True).stdout.strip()
+        assert md5 in vm_lines(p.stdout, f"lx{k}")
+    stats = json.loads((tmp_path / "s.json").read_text())["monitor"]
+    switches = sum(v["world_switches"] for vm in stats["vms"] for v in vm["vcpus"])
+    assert switches > 100 and sum(stats["tlb_flushes"]) < switches
 
 
 @pytest.mark.slow

@@ -42,6 +42,9 @@ def _parser():
                      help="NUMA nodes; CPUs and RAM are split evenly (default 1)")
     run.add_argument("--timing", action="store_true", default=None,
                      help="timing mode: per-CPU caches, local/remote miss latencies")
+    run.add_argument("--asid-reuse", action="store_true", default=None,
+                     help="monitor: keep TLB entries across world switches (machine ASIDs) "
+                          "instead of flushing the TLB")
     run.add_argument("--max-instructions", type=int, default=None, metavar="N",
                      help="stop a guest that has not powered off after N instructions")
     run.add_argument("--stats", metavar="FILE.json", help="write the machine's counters here")
@@ -79,6 +82,8 @@ def machine_config(args):
         cfg.nodes = args.nodes
     if args.timing:
         cfg.mode = "timing"
+    if args.asid_reuse:
+        cfg.asid_reuse = True
     if args.linux and args.kernel:
         raise ConfigError("give --kernel or --linux, not both")
     if args.vm:
@@ -158,7 +163,7 @@ def _build_vms(machine, cfg, args):
     from .hw.board import attach_board
     from .monitor.monitor import Monitor
     from .monitor.vm import PrefixedConsole, VmError
-    monitor = Monitor(machine)
+    monitor = Monitor(machine, asid_reuse=cfg.asid_reuse)
     single = len(cfg.vms) == 1 and args.vm
     for vc in cfg.vms:
         # A lone VM (--vm) prints as the bare machine would; several are told apart.

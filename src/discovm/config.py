@@ -18,6 +18,9 @@ line = 128
 ways = 2
 local_ns = 300
 remote_ns = 900
+[monitor]
+asid_reuse = false         # keep TLB entries across world switches (machine ASIDs per
+                           # VCPU) instead of flushing the TLB (paper 4.2.2)
 ```
 """
 
@@ -99,6 +102,7 @@ class MachineConfig:
     cache: CacheConfig = dataclasses.field(default_factory=CacheConfig)
     kernel: str | None = None
     vms: list = dataclasses.field(default_factory=list)
+    asid_reuse: bool = False    # [monitor]: TLB on a world switch kept, not flushed
 
     def timing_args(self):
         """Keyword arguments for the machine's cache model, or None in functional mode."""
@@ -161,6 +165,10 @@ def from_dict(data, where="config", base=None):
     for key in ("line", "ways", "local_ns", "remote_ns"):
         if key in c:
             setattr(cfg.cache, key, _take(c, key, int, wc))
+    mon = dict(data.pop("monitor", {}))
+    wm = f"{where} [monitor]"
+    if "asid_reuse" in mon:
+        cfg.asid_reuse = _take(mon, "asid_reuse", bool, wm)
     vms = data.pop("vm", [])
     if not isinstance(vms, list):
         raise ConfigError(f"{where}: vm must be an array of tables ([[vm]])")
@@ -169,7 +177,7 @@ def from_dict(data, where="config", base=None):
     names = [v.name for v in cfg.vms]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: two [[vm]] tables have the same name")
-    for table, name in ((data, where), (m, w), (c, wc)):
+    for table, name in ((data, where), (m, w), (c, wc), (mon, wm)):
         if table:
             raise ConfigError(f"{name}: unknown key(s): {', '.join(sorted(table))}")
     validate(cfg, where)

@@ -62,15 +62,48 @@ def machine_pfn(mpage):
     return (off - DEVICE_WINDOW + HIGH_RAM_BASE) >> 12
 
 
+# The monitor's ASID allocator, one per physical CPU (array ``asids``).  By default ASIDs
+# are not virtualized (paper 4.2.2): the guest's own ASID goes into the hardware and the
+# TLB is flushed whenever another VCPU is put on the CPU.  With ASID-preserving reuse
+# (A_MODE = 1) each (VCPU, guest ASID) gets a machine ASID of its own on that CPU, so the
+# entries of several VCPUs live in the TLB together and a switch flushes nothing; the
+# VCPU's table ``hwasid`` maps guest ASID -> A_GEN << 8 | machine ASID, valid while the
+# generation matches.  When the 256 machine ASIDs run out, the TLB is flushed and a new
+# generation starts (as Linux allocates its own ASIDs).  Guest-global entries cannot stay
+# global then: the other VMs would match them.
+A_MODE, A_GEN, A_NEXT, A_ROLLOVERS = range(4)
+N_ASID_STATE = 4
+
+
 @jit
-def sync_mode(pcp0, ps, pstag, vcp0, vs):
+def machine_asid(vcp0, ptlb, pstag, hwasid, asids):
+    """The hardware ASID for the guest's current ASID on this CPU."""
+    g = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+    if asids[A_MODE] == 0:
+        return g
+    e = hwasid[g]
+    if e >= 0 and (e >> 8) == asids[A_GEN]:
+        return e & 0xFF
+    if asids[A_NEXT] > 0xFF:                       # all used: flush, new generation
+        flush_tlb(ptlb, pstag)
+        asids[A_GEN] += 1
+        asids[A_NEXT] = 0
+        asids[A_ROLLOVERS] += 1
+    a = asids[A_NEXT]
+    asids[A_NEXT] += 1
+    hwasid[g] = (asids[A_GEN] << 8) | a
+    return a
+
+
+@jit
+def sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids):
     """Set the physical CPU up for the guest's current mode and ASID: guest kernel or
-    supervisor mode -> supervisor mode, guest user -> user; interrupts off; the guest's
-    ASID in EntryHi (ASIDs are not virtualized, paper 4.2.2)."""
+    supervisor mode -> supervisor mode, guest user -> user; interrupts off; the machine
+    ASID standing for the guest's."""
     update_context(vcp0, vs)
     mode = vs[cs.S_MODE]
     pcp0[cs.C0_STATUS] = (1 if mode < 2 else 2) << cs.ST_KSU_SHIFT
-    pcp0[cs.C0_ENTRYHI] = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+    pcp0[cs.C0_ENTRYHI] = machine_asid(vcp0, ptlb, pstag, hwasid, asids)
     pcp0[cs.C0_HWRENA] = np.int64(vcp0[cs.C0_HWRENA]) & (1 << 29)   # rdhwr $29 natively
     want = SEGCTL_SUPER if mode == 1 else SEGCTL_KERNEL
     if np.int64(pcp0[cs.C0_SEGCTL0]) != want[0] or np.int64(pcp0[cs.C0_SEGCTL1]) != want[1] \
@@ -191,11 +224,13 @@ def _write_entry(pcp0, ps, ptlb, pstag, hi, mask, lo0, lo1):
 
 
 @jit
-def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
+def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, asids, va):
     """Write a hardware TLB entry for ``va``: a pair of 1 MiB or 64 KiB pages when the
     guest maps the range around it linearly onto contiguous pmap memory (kseg0, large
     guest pages), else a pair of 4 KiB pages.  False if the page of ``va`` itself needs
     the slow path."""
+    asid = np.int64(pcp0[cs.C0_ENTRYHI]) & 0xFF       # the machine ASID (sync_mode)
+    keep_g = ~np.int64(asids[A_MODE])                  # no global entries with ASID reuse
     for n in range(len(LARGE_SIZES)):
         size = LARGE_SIZES[n]
         base = va & ~(2 * size - 1)
@@ -206,9 +241,8 @@ def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, 
         if big1 and (big0 & 1) == (big1 & 1):
             # Smaller entries for the same addresses must go first (no duplicate matches).
             forget_range(ptlb, pstag, l2tag, base, 2 * size)
-            _write_entry(pcp0, ps, ptlb, pstag,
-                         base | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), LARGE_MASKS[n],
-                         big0, big1)
+            _write_entry(pcp0, ps, ptlb, pstag, base | asid, LARGE_MASKS[n],
+                         big0 & keep_g, big1 & keep_g)
             fstats[F_TLB_FILLS] += 1
             return True
     even = va & ~0x1FFF
@@ -224,8 +258,7 @@ def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, 
     if not g:
         lo0 &= ~1
         lo1 &= ~1
-    _write_entry(pcp0, ps, ptlb, pstag, even | (np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF), 0,
-                 lo0, lo1)
+    _write_entry(pcp0, ps, ptlb, pstag, even | asid, 0, lo0 & keep_g, lo1 & keep_g)
     fstats[F_TLB_FILLS] += 1
     return True
 
@@ -251,7 +284,7 @@ def charge(ps, cycles):
 
 @jit
 def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs, vtlb, vstag,
-              pmap, l2tag, l2val, fstats):
+              pmap, l2tag, l2val, fstats, hwasid, asids):
     """Handle the exception the engine just returned with, if it is a common case.
     Returns True if handled (the CPU is ready to resume the guest)."""
     cause = np.int64(pcp0[cs.C0_CAUSE])
@@ -260,7 +293,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
     vs[cs.S_CYCLE] = ps[cs.S_CYCLE]
     if exc == cs.EXC_TLBL or exc == cs.EXC_TLBS:
         va = np.int64(pcp0[cs.C0_BADVADDR])
-        if not map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
+        if not map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats,
+                        asids, va):
             return False
         if exc == cs.EXC_TLBS:                     # a store to a page the guest keeps clean
             half = ((np.int64(pcp0[cs.C0_PAGEMASK]) | 0x1FFF) + 1) >> 1
@@ -287,7 +321,7 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         # and stop before its slot (the hardware's own branch code decides).
         nxt = (at + 4) & M32
         if cause >> 31:
-            sync_mode(pcp0, ps, pstag, vcp0, vs)
+            sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
             ps[cs.S_PC] = epc
             ps[cs.S_NPC] = (epc + 4) & M32
             ps[cs.S_BRANCH_PC] = -1
@@ -304,7 +338,7 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         if op == OP_CACHE:                         # no caches to maintain: a no-op
             fstats[F_EMULATED] += 1
             ps[cs.S_BRANCH_PC] = -1
-            sync_mode(pcp0, ps, pstag, vcp0, vs)
+            sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
             return True
         funct = inst & 63
         co = (inst >> 25) & 1
@@ -345,13 +379,13 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
     else:
         return False
     ps[cs.S_BRANCH_PC] = -1
-    sync_mode(pcp0, ps, pstag, vcp0, vs)
+    sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
     return True
 
 
 @jit
 def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
-              vcp0, vs, vtlb, vstag, pmap, l2tag, l2val, fstats, quantum_end):
+              vcp0, vs, vtlb, vstag, pmap, l2tag, l2val, fstats, hwasid, asids, quantum_end):
     """Run the VCPU whose state is (vcp0, vs, vtlb) on this CPU until the quantum ends or
     a trap needs the slow path; returns the engine's reason (R_EXCEPTION: slow path)."""
     while True:
@@ -366,7 +400,7 @@ def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
                 ps[cs.S_PC] = vec
                 ps[cs.S_NPC] = (vec + 4) & M32
                 ps[cs.S_BRANCH_PC] = -1
-                sync_mode(pcp0, ps, pstag, vcp0, vs)
+                sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
         if ps[cs.S_CYCLE] >= quantum_end:
             return engine.R_LIMIT
         limit = min(quantum_end, vs[cs.S_TIMER_AT], vs[cs.S_EVENT_AT])
@@ -375,7 +409,7 @@ def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
         reason = engine.run(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm)
         if reason == engine.R_EXCEPTION:
             if not fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
-                             vtlb, vstag, pmap, l2tag, l2val, fstats):
+                             vtlb, vstag, pmap, l2tag, l2val, fstats, hwasid, asids):
                 fstats[F_SLOW] += 1
                 return reason
         elif reason != engine.R_LIMIT:

@@ -21,19 +21,27 @@ from ..hw import engine
 from ..hw.exceptions import pending_interrupts
 from ..hw.machine import DmaError
 from .fastpath import F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS, F_L2TLB_MISSES, F_SLOW
-from .fastpath import F_TLB_FILLS, charge, flush_tlb, forget_range, run_guest, sync_mode
+from .fastpath import A_MODE, A_ROLLOVERS, F_TLB_FILLS, N_ASID_STATE
+from .fastpath import charge, flush_tlb, forget_range, map_page, run_guest, sync_mode
 from . import costs
 from .pmap import MachineMemory, OutOfMemory
 from .trap import GuestFault, handle_trap, map_guest_page, resume
-from .vcpu import RUNNABLE, STOPPED, WAITING
+from .vcpu import RUNNABLE, WAITING
 from .vm import VirtualMachine, VmError
 
 QUANTUM_SMP = 50_000      # cycles per VCPU turn on a multiprocessor (bounds IPI latency)
 
 
 class Monitor:
-    def __init__(self, machine):
+    def __init__(self, machine, asid_reuse=False):
         self.machine = machine
+        # the TLB on a world switch: flushed (paper 4.2.2), or kept with machine ASIDs
+        # per VCPU (ASID-preserving reuse, fastpath.machine_asid); one allocator per CPU
+        self.asid_reuse = asid_reuse
+        self.asids = [np.zeros(N_ASID_STATE, np.int64) for _ in machine.cpus]
+        for a in self.asids:
+            a[A_MODE] = 1 if asid_reuse else 0
+        self.tlb_flushes = [0] * len(machine.cpus)
         self.memory = MachineMemory(machine)
         self.vms = []
         self.on_cpu = [None] * len(machine.cpus)        # VCPU loaded on each CPU
@@ -69,7 +77,13 @@ class Monitor:
             return
         if old is not None:
             self.save(p, old)
-        self.flush_tlb(p)                                # paper 4.2.2: flush on switch
+        if not self.asid_reuse:
+            self.flush_tlb(p)                            # paper 4.2.2: flush on switch
+            self.tlb_flushes[n] += 1
+        elif vcpu.pcpu != n:
+            # Its machine ASIDs on this CPU are from before it ran elsewhere, where its
+            # guest TLB may have changed: it takes fresh ones here.
+            vcpu.hwasid[:] = -1
         v = vcpu.v
         p.r[:] = v.r
         p.s[cs.S_PC] = v.s[cs.S_PC]
@@ -93,7 +107,14 @@ class Monitor:
 
     def sync_mode(self, p, vcpu):
         """Set the physical CPU up for the guest's current mode and ASID."""
-        sync_mode(p.cp0, p.s, p.stag, vcpu.v.cp0, vcpu.v.s)
+        sync_mode(p.cp0, p.s, p.tlb, p.stag, vcpu.v.cp0, vcpu.v.s, vcpu.hwasid,
+                  self.asids[vcpu.pcpu])
+
+    def map_page(self, p, vcpu, va):
+        """Write the hardware TLB entry for guest address ``va`` (its pages backed)."""
+        v = vcpu.v
+        return map_page(p.cp0, p.s, p.tlb, p.stag, v.cp0, v.s, v.tlb, vcpu.vm.pmap.mpage,
+                        vcpu.l2tag, vcpu.l2val, vcpu.fstats, self.asids[vcpu.pcpu], va)
 
     def flush_tlb(self, p, vcpu=None):
         flush_tlb(p.tlb, p.stag)
@@ -230,7 +251,7 @@ class Monitor:
             reason = run_guest(p.r, p.cp0, p.s, p.tlb, p.stag, p.spa, m.ram32, m.ram16,
                                m.mem, m.tm, v.cp0, v.s, v.tlb, vcpu.dummy_stag,
                                vcpu.vm.pmap.mpage, vcpu.l2tag, vcpu.l2val, vcpu.fstats,
-                               m._quantum_end)
+                               vcpu.hwasid, self.asids[vcpu.pcpu], m._quantum_end)
             if reason == engine.R_EXCEPTION:
                 charge(p.s, costs.SLOW_TRAP)
                 try:
@@ -293,7 +314,10 @@ class Monitor:
             out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
                         "pages_allocated": vm.pmap.allocated(), "hal": vm.hal.stats(),
                         "vcpus": vcpus})
-        return {"vms": out, "machine_pages_used": self.memory.used()}
+        return {"vms": out, "machine_pages_used": self.memory.used(),
+                "tlb_on_switch": "asid-reuse" if self.asid_reuse else "flush",
+                "tlb_flushes": [f + int(a[A_ROLLOVERS])
+                                for f, a in zip(self.tlb_flushes, self.asids)]}
 
     def table(self):
         """The statistics as a text table, one row per VCPU (printed at exit)."""
@@ -308,7 +332,7 @@ class Monitor:
                     "error" if vm.error else str(vm.exit_status),
                     str(slow + f["tlb_fills"] + f["emulated"]),     # fast-path traps too
                     str(f["emulated"] + sum(v["emulated"].values())),
-                    str(f["tlb_fills"] + v["tlb_fills"]),
+                    str(f["tlb_fills"]),
                     str(f["l2tlb_hits"]),
                     str(f["l2tlb_misses"]),
                     str(v["guest_tlb_misses"]),

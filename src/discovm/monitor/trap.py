@@ -21,14 +21,12 @@ import numpy as np
 
 from ..hw import cpu_state as cs
 from ..hw import isa
-from ..hw.cp0 import COP0_RESERVED, COP0_WAIT, execute_cop0, read_cp0, tlb_probe, tlb_write
-from ..hw.cp0 import read_random
+from ..hw.cp0 import COP0_RESERVED, COP0_WAIT, execute_cop0, read_cp0
 from ..hw.engine import extend_load
 from ..hw.exceptions import NO_BADVADDR, exception_entry
-from ..hw.mmu import LOAD, STORE, T_ADDRESS_ERROR, T_MODIFIED, T_OK, T_REFILL, tlb_lookup
-from ..hw.mmu import translate, update_context
+from ..hw.mmu import LOAD, STORE, T_ADDRESS_ERROR, T_MODIFIED, T_OK, T_REFILL
+from ..hw.mmu import translate
 from ..hw.physmap import DEVICE_WINDOW, ROM_BASE, ROM_SIZE
-from .pmap import MachineMemory
 
 M32 = 0xFFFFFFFF
 C0_OPS = {isa.C0_MFC0: "mfc0", isa.C0_MTC0: "mtc0", isa.C0_MFMC0: "di/ei"}
@@ -159,38 +157,16 @@ def map_guest_page(mon, p, vcpu, va):
 
 
 def map_page(mon, p, vcpu, va):
-    """Write a hardware TLB entry for the 8 KiB pair around ``va`` with the translations
-    the guest's own MMU gives, through the pmap (paper 4.2.2)."""
+    """First touch: allocate the guest pages of the 8 KiB pair around ``va`` that the
+    guest maps to its RAM (demand-zero, on the VCPU's node), then write the hardware TLB
+    entry as the fast path does (paper 4.2.2)."""
     v = vcpu.v
-    asid = int(v.cp0[cs.C0_ENTRYHI]) & 0xFF
     even = va & ~0x1FFF
-    lo = [0, 0]
-    for half in (0, 1):
-        hva = even + half * 0x1000
+    for hva in (even, even + 0x1000):
         res, gpa = translate(v.cp0, v.s, v.tlb, hva, LOAD)
-        if res != T_OK or not vcpu.vm.is_ram(gpa):
-            continue
-        mpage = vcpu.vm.pmap.lookup(gpa >> 12, vcpu.node)
-        dirty = translate(v.cp0, v.s, v.tlb, hva, STORE)[0] == T_OK
-        i = tlb_lookup(v.tlb, hva, asid)
-        glob = i < 0 or bool(v.tlb[i, 2] & 1)   # unmapped guest segments are global
-        lo[half] = (MachineMemory.pfn(mpage) << 6) | (3 << 3) | (4 if dirty else 0) | 2 \
-            | (1 if glob else 0)
-    g = lo[0] & lo[1] & 1
-    if lo[0] and not lo[1]:
-        lo[1] = lo[0] & 1 if g else 0
-    if lo[1] and not lo[0]:
-        lo[0] = lo[1] & 1
-    p.cp0[cs.C0_ENTRYHI] = even | asid
-    p.cp0[cs.C0_ENTRYLO0] = lo[0]
-    p.cp0[cs.C0_ENTRYLO1] = lo[1]
-    p.cp0[cs.C0_PAGEMASK] = 0
-    tlb_probe(p.cp0, p.tlb)
-    index = int(p.cp0[cs.C0_INDEX])
-    if index & 0x80000000:
-        index = int(read_random(p.cp0, p.s))
-    tlb_write(p.cp0, p.stag, p.tlb, index)
-    vcpu.stats["tlb_fills"] += 1
+        if res == T_OK and vcpu.vm.is_ram(gpa):
+            vcpu.vm.pmap.lookup(gpa >> 12, vcpu.node)
+    mon.map_page(p, vcpu, va)
 
 
 def guest_fetch(mon, p, vcpu, va):

@@ -30,12 +30,18 @@ class VCpu:
         self.l2tag = np.full(L2TLB_N, -1, np.int64)
         self.l2val = np.zeros(L2TLB_N, np.int64)
         self.fstats = np.zeros(N_FSTATS, np.int64)
+        self.hwasid = np.full(256, -1, np.int64)     # guest ASID -> machine ASID (reuse)
         self.state = RUNNABLE if index == 0 else STOPPED
         self.node = 0                      # NUMA node it prefers (where its memory is)
         self.pcpu = None                   # physical CPU it last ran on
-        self.stats = {"traps": {}, "emulated": {}, "tlb_fills": 0, "guest_tlb_misses": 0,
+        self.stats = {"traps": {}, "emulated": {}, "guest_tlb_misses": 0,
                       "mmio": 0, "world_switches": 0, "reflected": {}}
         update_context(self.v.cp0, self.v.s)
+
+    def forget_hardware_mappings(self):
+        """Its guest TLB was reset: nothing cached from it may be used again."""
+        self.l2tag[:] = -1
+        self.hwasid[:] = -1
 
     def count(self, group, key):
         d = self.stats[group]

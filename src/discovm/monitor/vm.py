@@ -211,7 +211,7 @@ class VirtualMachine:
         v.set_pc(pc)
         v.r[4] = arg
         v.s[cs.S_CYCLE] = self.monitor.machine.now()
-        vcpu.l2tag[:] = -1
+        vcpu.forget_hardware_mappings()
         vcpu.state = RUNNABLE
 
     def stop_cpu(self, n):

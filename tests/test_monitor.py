@@ -191,6 +191,29 @@ def debian():
     return debian.fetch()
 
 
+def test_an_idle_cpu_takes_a_waiting_vcpu(tmp_path):
+    """Scheduling (paper 4.2.1): VCPUs are spread over the CPUs as they are created, so
+    the two long thin-OS VMs start on the same CPU; when the short ones finish, the idle
+    CPU takes one of them and the two run in parallel, in about the time of one."""
+    hello = str(elf_path("hello", "discovm"))
+    vms = [{"name": "s0", "memory": "8M", "guest": hello},
+           {"name": "l1", "memory": "64M", "guest": "thin"},
+           {"name": "s2", "memory": "8M", "guest": hello},
+           {"name": "l3", "memory": "64M", "guest": "thin"}]
+    cfg = write_config(tmp_path / "steal.toml", {"cpus": 2, "memory": "256M"}, vms)
+    p = discovm("run", "--config", cfg, "--stats", tmp_path / "s.json")
+    assert p.returncode == 0, p.stderr
+    one = write_config(tmp_path / "one.toml", {"cpus": 1, "memory": "128M"}, [vms[1]])
+    alone = discovm("run", "--config", one, "--stats", tmp_path / "one.json")
+    assert vm_lines(p.stdout, "l1") == vm_lines(p.stdout, "l3") == vm_lines(alone.stdout, "l1")
+    stats = json.loads((tmp_path / "s.json").read_text())
+    moves = {vm["name"]: vm["vcpus"][0]["migrations"] for vm in stats["monitor"]["vms"]}
+    assert moves["l1"] + moves["l3"] >= 1 and moves["s0"] == moves["s2"] == 0
+    elapsed = max(c["cycles"] for c in stats["cpus"])
+    single = json.loads((tmp_path / "one.json").read_text())["cycles"]
+    assert elapsed < 1.5 * single            # not one after the other on one CPU
+
+
 def test_linux_in_a_vm_matches_the_bare_machine(debian):
     from test_linux import MARK, PORTABLE
     runs = []

@@ -50,6 +50,7 @@ class Monitor:
         self.quantum = machine.quantum if len(machine.cpus) == 1 else QUANTUM_SMP
         self.console_vm = None                           # name of the VM that gets input
         self.console_live = False                        # a person types: show prompts
+        self.round = 0                                   # scheduling rounds (quanta)
         machine.current_vm = None
         for p in machine.cpus:
             p.s[cs.S_EXIT_ON_EXC] = 1
@@ -64,8 +65,11 @@ class Monitor:
             # Spread VCPUs over CPUs; a VCPU's memory comes from its CPU's node.
             k = sum(len(q) for q in self.queues) % ncpus
             self.queues[k].append(vcpu)
-            vcpu.node = int(self.machine.cpus[k].s[cs.S_NODE])
+            vcpu.node = self._node(k)
         return vm
+
+    def _node(self, n):
+        return int(self.machine.cpus[n].s[cs.S_NODE])
 
     def dma_error(self, message):
         return DmaError(message)
@@ -166,6 +170,7 @@ class Monitor:
             if m._events:
                 end = max(m.time + 1, min(end, m._events[0][0]))
             m._quantum_end = end
+            self.round += 1
             for n, p in enumerate(m.cpus):
                 vcpu = self._pick(n, p)
                 m.current_cpu = n
@@ -232,14 +237,52 @@ class Monitor:
                 if vm.name == self.console_vm:
                     vm.uart.receive(data)
 
+    # ---- scheduling (paper 4.2.1: time-sharing, with affinity to the memory's node) ----
     def _pick(self, n, p):
+        """The VCPU CPU ``n`` runs this round: the next runnable one of its own queue
+        (round robin), or, if it has none, one taken from a busier CPU."""
         queue = self.queues[n]
         for k in range(len(queue)):
             vcpu = queue[0]
             queue.append(queue.pop(0))                   # round robin
-            if vcpu.state == RUNNABLE and vcpu.vm.alive:
+            if self._ready(vcpu):
+                vcpu.last_round = self.round
                 return vcpu
+        vcpu = self._steal(n)
+        if vcpu is not None:
+            vcpu.last_round = self.round
+        return vcpu
+
+    def _ready(self, vcpu):
+        return vcpu.state == RUNNABLE and vcpu.vm.alive and vcpu.last_round != self.round
+
+    def _steal(self, n):
+        """An idle CPU takes a VCPU that would otherwise wait: from a CPU that already has
+        one to run this round, and from its own node first, so that the VCPU stays near
+        its memory.  It moves to this CPU's queue, and its new pages come from here."""
+        me = self._node(n)
+        order = sorted((m for m in range(len(self.queues)) if m != n),
+                       key=lambda m: (self._node(m) != me, (m - n) % len(self.queues)))
+        for m in order:
+            ready = [v for v in self.queues[m] if self._ready(v)]
+            busy = m < n or len(ready) > 1    # CPU m runs another VCPU this round
+            if not ready or not busy:
+                continue
+            # leave CPU m the VCPU whose TLB entries it holds
+            vcpu = next((v for v in ready if v is not self.on_cpu[m]), ready[0])
+            self.queues[m].remove(vcpu)
+            self.queues[n].append(vcpu)
+            vcpu.node = self._node(n)
+            vcpu.stats["migrations"] += 1
+            return vcpu
         return None
+
+    def post_interrupt(self, vcpu):
+        """An interrupt was posted to ``vcpu`` (a device, or an IPI from another VCPU):
+        a VCPU descheduled in WAIT becomes runnable at once, and any CPU that has not yet
+        run this round may take it."""
+        if vcpu.state == WAITING and self._interrupt_pending(vcpu):
+            vcpu.state = RUNNABLE
 
     def _run_vcpu(self, p, vcpu):
         """Run ``vcpu`` on ``p`` to the end of the quantum: compiled fast paths in
@@ -322,7 +365,7 @@ class Monitor:
     def table(self):
         """The statistics as a text table, one row per VCPU (printed at exit)."""
         rows = [("vm/vcpu", "exit", "traps", "emulated", "hw refills", "l2tlb hits",
-                 "pmap fills", "to guest", "switches", "pages")]
+                 "pmap fills", "to guest", "switches", "moves", "pages")]
         for vm, d in zip(self.vms, self.stats()["vms"]):
             for v in d["vcpus"]:
                 f = v["fast"]
@@ -337,6 +380,7 @@ class Monitor:
                     str(f["l2tlb_misses"]),
                     str(v["guest_tlb_misses"]),
                     str(v["world_switches"]),
+                    str(v["migrations"]),
                     str(d["pages_allocated"])))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         return "\n".join("  ".join(c.rjust(w) if k else c.ljust(w)

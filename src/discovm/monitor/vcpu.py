@@ -34,8 +34,9 @@ class VCpu:
         self.state = RUNNABLE if index == 0 else STOPPED
         self.node = 0                      # NUMA node it prefers (where its memory is)
         self.pcpu = None                   # physical CPU it last ran on
+        self.last_round = -1               # the monitor's scheduling round it last ran in
         self.stats = {"traps": {}, "emulated": {}, "guest_tlb_misses": 0,
-                      "mmio": 0, "world_switches": 0, "reflected": {}}
+                      "mmio": 0, "world_switches": 0, "migrations": 0, "reflected": {}}
         update_context(self.v.cp0, self.v.s)
 
     def forget_hardware_mappings(self):

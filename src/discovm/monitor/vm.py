@@ -137,6 +137,7 @@ class VirtualMachine:
             if int(s[cs.S_IRQ_LINES]) != mine:
                 s[cs.S_IRQ_LINES] = mine
                 s[cs.S_EVENT_AT] = 0       # look at once
+                self.monitor.post_interrupt(vcpu)
 
     # ---- guest-physical memory ----------------------------------------------------------
     def is_ram(self, gpa, size=1):

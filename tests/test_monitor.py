@@ -337,3 +337,42 @@ def test_hal_monitor_calls(tmp_path):
     assert p.returncode == 0 and p.stdout == "zeroed by the monitor\n", p.stdout + p.stderr
     hal = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["hal"]
     assert hal == {"pages_zeroed": 1, "pages_reported_free": 1}
+
+
+# A guest kernel that executes a known number of each privileged instruction (one of them
+# in a branch delay slot): the monitor's counts by kind must be exactly those numbers.
+PRIVILEGED = r"""
+    .set noreorder
+    .globl _start
+_start:
+    li      $s0, 100
+1:  mfc0    $t0, $12                # Status
+    mtc0    $t0, $12
+    di
+    ei
+    mtc0    $zero, $0               # Index 0
+    li      $t1, 0x00400000         # a user page, ASID 0
+    mtc0    $t1, $10
+    mtc0    $zero, $2
+    mtc0    $zero, $3
+    tlbwi
+    tlbp
+    addiu   $s0, $s0, -1
+    bnez    $s0, 1b
+    mfc0    $t2, $9                 # Count, in the delay slot
+    la      $a0, msg
+    j       puts_and_exit
+    li      $a1, 0
+    .data
+msg: .asciz "done\n"
+"""
+
+
+def test_statistics_count_each_privileged_instruction(tmp_path):
+    elf = assemble(PRIVILEGED, tmp_path / "priv.elf")
+    p = discovm("run", "--vm", "--kernel", elf, "--stats", tmp_path / "s.json")
+    assert p.returncode == 0 and p.stdout == "done\n", p.stdout + p.stderr
+    v = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"][0]["vcpus"][0]
+    assert v["emulated"] == {"mfc0": 200, "mtc0": 500, "di/ei": 200, "tlbwi": 100,
+                             "tlbp": 100}
+    assert v["traps"]["CpU"] == 1100

@@ -27,7 +27,8 @@ from ..hw import cpu_state as cs
 from ..hw import engine
 from ..hw.cp0 import COP0_NEXT, execute_cop0, read_random, tlb_probe, tlb_write
 from ..hw.exceptions import service_events
-from ..hw.isa import CO_ERET, CO_TLBWI, CO_TLBWR, CO_WAIT, OP_CACHE, OP_COP0
+from ..hw.isa import (C0_MFC0, C0_MFMC0, C0_MTC0, CO_ERET, CO_TLBP, CO_TLBR, CO_TLBWI,
+                      CO_TLBWR, CO_WAIT, OP_CACHE, OP_COP0)
 from ..hw.jit import jit
 from ..hw.mmu import (FETCH, LOAD, P_RAM, P_ROM, STORE, T_OK, classify, stlb_flush,
                       stlb_flush_range, tlb_lookup, translate, update_context)
@@ -37,9 +38,48 @@ from . import costs
 L2TLB_BITS = 12
 L2TLB_N = 1 << L2TLB_BITS
 
-# counters of the fast paths (per VCPU, array ``fstats``)
-F_TLB_FILLS, F_L2TLB_HITS, F_L2TLB_MISSES, F_EMULATED, F_INTERRUPTS, F_SLOW = range(6)
-N_FSTATS = 8
+# Counters of the fast paths (per VCPU, array ``fstats``).  TLB: hardware entries written
+# (F_TLB_FILLS, of which F_LARGE_FILLS 1 MiB or 64 KiB pairs), 4 KiB translations found in
+# the L2TLB or not, and those then made from the VTLB and pmap (F_PMAP_FILLS).  Traps the
+# fast path handled by cause, and the privileged instructions it emulated by kind.
+(F_TLB_FILLS, F_LARGE_FILLS, F_L2TLB_HITS, F_L2TLB_MISSES, F_PMAP_FILLS, F_INTERRUPTS,
+ F_TRAP_TLBL, F_TRAP_TLBS, F_TRAP_CPU, F_EMULATED) = range(10)
+EMULATED_KINDS = ("mfc0", "mtc0", "di/ei", "tlbr", "tlbwi", "tlbwr", "tlbp", "eret", "wait",
+                  "cache", "other")
+N_FSTATS = F_EMULATED + len(EMULATED_KINDS)
+
+
+@jit
+def emulated_kind(inst):
+    """Index in EMULATED_KINDS of the privileged instruction ``inst``."""
+    op = inst >> 26
+    if op == OP_CACHE:
+        return 9
+    if op != OP_COP0:
+        return 10
+    rs = (inst >> 21) & 31
+    if rs & 0x10:
+        funct = inst & 63
+        if funct == CO_TLBR:
+            return 3
+        if funct == CO_TLBWI:
+            return 4
+        if funct == CO_TLBWR:
+            return 5
+        if funct == CO_TLBP:
+            return 6
+        if funct == CO_ERET:
+            return 7
+        if funct == CO_WAIT:
+            return 8
+        return 10
+    if rs == C0_MFC0:
+        return 0
+    if rs == C0_MTC0:
+        return 1
+    if rs == C0_MFMC0:
+        return 2
+    return 10
 
 # SegCtl words (MIPS32 PRA, Segmentation Control): kseg0/kseg1/kseg3 and sseg MSK (mapped,
 # supervisor and kernel) while the guest is in kernel mode; MK (kernel only) while it is
@@ -163,6 +203,7 @@ def guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, va):
     mpage = pmap[gpa >> 12]
     if mpage < 0:
         return 0
+    fstats[F_PMAP_FILLS] += 1
     dirty = translate(vcp0, vs, vtlb, va, STORE)[0] == T_OK
     i = tlb_lookup(vtlb, va, asid)
     glob = i < 0 or (vtlb[i, 2] & 1) != 0         # guest-unmapped segments are global
@@ -244,6 +285,7 @@ def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, 
             _write_entry(pcp0, ps, ptlb, pstag, base | asid, LARGE_MASKS[n],
                          big0 & keep_g, big1 & keep_g)
             fstats[F_TLB_FILLS] += 1
+            fstats[F_LARGE_FILLS] += 1
             return True
     even = va & ~0x1FFF
     lo0 = guest_entrylo(vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, even)
@@ -304,6 +346,7 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         ps[cs.S_PC] = epc                          # the instruction runs again, now mapped
         ps[cs.S_NPC] = (epc + 4) & M32
         charge(ps, costs.TLB_REFILL_L2TLB)
+        fstats[F_TRAP_TLBL if exc == cs.EXC_TLBL else F_TRAP_TLBS] += 1
     elif exc == cs.EXC_CPU and ((cause >> 28) & 3) == 0:
         if vs[cs.S_MODE] != 0 and not (np.int64(vcp0[cs.C0_STATUS]) & cs.ST_CU0):
             return False
@@ -336,7 +379,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         ps[cs.S_PC] = nxt
         ps[cs.S_NPC] = (nxt + 4) & M32
         if op == OP_CACHE:                         # no caches to maintain: a no-op
-            fstats[F_EMULATED] += 1
+            fstats[F_TRAP_CPU] += 1
+            fstats[F_EMULATED + emulated_kind(inst)] += 1
             ps[cs.S_BRANCH_PC] = -1
             sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
             return True
@@ -366,6 +410,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
             ps[cs.S_LLBIT] = 0
         else:                                      # reserved: the slow path reflects RI
             return False
+        fstats[F_TRAP_CPU] += 1
+        fstats[F_EMULATED + emulated_kind(inst)] += 1
         if replaced >= 0:
             forget_range(ptlb, pstag, l2tag, old_hi & ~old_mask & M32, old_mask + 1)
         if (old_status ^ np.int64(vcp0[cs.C0_STATUS])) & cs.ST_ERL or \
@@ -375,7 +421,6 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
             flush_tlb(ptlb, pstag)                 # the guest's whole address map changed
             l2tag[:] = -1
         pcp0[cs.C0_USERLOCAL] = vcp0[cs.C0_USERLOCAL]
-        fstats[F_EMULATED] += 1
     else:
         return False
     ps[cs.S_BRANCH_PC] = -1
@@ -410,7 +455,6 @@ def run_guest(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm,
         if reason == engine.R_EXCEPTION:
             if not fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
                              vtlb, vstag, pmap, l2tag, l2val, fstats, hwasid, asids):
-                fstats[F_SLOW] += 1
                 return reason
         elif reason != engine.R_LIMIT:
             return reason

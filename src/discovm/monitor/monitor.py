@@ -20,8 +20,10 @@ from ..hw import cpu_state as cs
 from ..hw import engine
 from ..hw.exceptions import pending_interrupts
 from ..hw.machine import DmaError
-from .fastpath import F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS, F_L2TLB_MISSES, F_SLOW
-from .fastpath import A_MODE, A_ROLLOVERS, F_TLB_FILLS, N_ASID_STATE
+from .fastpath import (EMULATED_KINDS, F_EMULATED, F_INTERRUPTS, F_L2TLB_HITS,
+                       F_L2TLB_MISSES, F_LARGE_FILLS, F_PMAP_FILLS, F_TLB_FILLS,
+                       F_TRAP_CPU, F_TRAP_TLBL, F_TRAP_TLBS)
+from .fastpath import A_MODE, A_ROLLOVERS, N_ASID_STATE
 from .fastpath import charge, flush_tlb, forget_range, map_page, run_guest, sync_mode
 from . import costs
 from .pmap import MachineMemory, OutOfMemory
@@ -341,18 +343,32 @@ class Monitor:
 
     # ---- statistics ----------------------------------------------------------------------
     def stats(self):
+        """Per VM and VCPU (paper 4.2): traps by cause, privileged instructions emulated
+        by kind (fast and slow paths together), and TLB misses split into hardware
+        refills, L2TLB hits, pmap fills and misses forwarded to the guest."""
         out = []
         for vm in self.vms:
             vcpus = []
             for v in vm.vcpus:
                 f = v.fstats
-                d = dict(v.stats, vcpu=v.index)
-                d["fast"] = {"tlb_fills": int(f[F_TLB_FILLS]),
-                             "l2tlb_hits": int(f[F_L2TLB_HITS]),
-                             "l2tlb_misses": int(f[F_L2TLB_MISSES]),
-                             "emulated": int(f[F_EMULATED]),
-                             "interrupts": int(f[F_INTERRUPTS]),
-                             "slow_traps": int(f[F_SLOW])}
+                traps = dict(v.stats["traps"])
+                for key, slot in (("TLBL", F_TRAP_TLBL), ("TLBS", F_TRAP_TLBS),
+                                  ("CpU", F_TRAP_CPU)):
+                    if f[slot]:
+                        traps[key] = traps.get(key, 0) + int(f[slot])
+                emulated = dict(v.stats["emulated"])
+                for k, kind in enumerate(EMULATED_KINDS):
+                    if f[F_EMULATED + k]:
+                        emulated[kind] = emulated.get(kind, 0) + int(f[F_EMULATED + k])
+                d = dict(v.stats, vcpu=v.index, traps=traps, emulated=emulated,
+                         slow_traps=v.stats["traps"])
+                d["tlb"] = {"hardware_refills": int(f[F_TLB_FILLS]),
+                            "large_page_refills": int(f[F_LARGE_FILLS]),
+                            "l2tlb_hits": int(f[F_L2TLB_HITS]),
+                            "l2tlb_misses": int(f[F_L2TLB_MISSES]),
+                            "pmap_fills": int(f[F_PMAP_FILLS]),
+                            "forwarded_to_guest": v.stats["guest_tlb_misses"]}
+                d["virtual_interrupts"] = int(f[F_INTERRUPTS])
                 vcpus.append(d)
             out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
                         "pages_allocated": vm.pmap.allocated(), "hal": vm.hal.stats(),
@@ -368,17 +384,16 @@ class Monitor:
                  "pmap fills", "to guest", "switches", "moves", "pages")]
         for vm, d in zip(self.vms, self.stats()["vms"]):
             for v in d["vcpus"]:
-                f = v["fast"]
-                slow = sum(v["traps"].values())
+                t = v["tlb"]
                 rows.append((
                     f"{vm.name}/{v['vcpu']}",
                     "error" if vm.error else str(vm.exit_status),
-                    str(slow + f["tlb_fills"] + f["emulated"]),     # fast-path traps too
-                    str(f["emulated"] + sum(v["emulated"].values())),
-                    str(f["tlb_fills"]),
-                    str(f["l2tlb_hits"]),
-                    str(f["l2tlb_misses"]),
-                    str(v["guest_tlb_misses"]),
+                    str(sum(v["traps"].values())),
+                    str(sum(v["emulated"].values())),
+                    str(t["hardware_refills"]),
+                    str(t["l2tlb_hits"]),
+                    str(t["pmap_fills"]),
+                    str(t["forwarded_to_guest"]),
                     str(v["world_switches"]),
                     str(v["migrations"]),
                     str(d["pages_allocated"])))

@@ -27,11 +27,9 @@ from ..hw.exceptions import NO_BADVADDR, exception_entry
 from ..hw.mmu import LOAD, STORE, T_ADDRESS_ERROR, T_MODIFIED, T_OK, T_REFILL
 from ..hw.mmu import translate
 from ..hw.physmap import DEVICE_WINDOW, ROM_BASE, ROM_SIZE
+from .fastpath import EMULATED_KINDS, emulated_kind
 
 M32 = 0xFFFFFFFF
-C0_OPS = {isa.C0_MFC0: "mfc0", isa.C0_MTC0: "mtc0", isa.C0_MFMC0: "di/ei"}
-CO_OPS = {isa.CO_TLBR: "tlbr", isa.CO_TLBWI: "tlbwi", isa.CO_TLBWR: "tlbwr",
-          isa.CO_TLBP: "tlbp", isa.CO_ERET: "eret", isa.CO_WAIT: "wait"}
 
 
 class GuestFault(Exception):
@@ -195,7 +193,7 @@ def emulate_privileged(mon, p, vcpu, epc, bd, fault_pc):
         reflect(p, vcpu, epc, bd, cs.EXC_CPU, ce=0)
         return
     rs = (inst >> 21) & 31
-    name = CO_OPS.get(inst & 63, "co?") if rs & 0x10 else C0_OPS.get(rs, "cop0?")
+    name = EMULATED_KINDS[emulated_kind(inst)]
     vcpu.count("emulated", name)
     # The guest's live registers are in the physical CPU: emulate on them, with the
     # virtual CP0 and VTLB.

@@ -160,13 +160,15 @@ class CpuState:
         c[C0_EBASE] = 0x80000000 | (int(s[S_CPUNUM]) & 0x3FF)
         # Config0: M (Config1 follows), AR=1 (Release 2), MT=1 (standard TLB), K0=3 cacheable
         c[C0_CONFIG] = (1 << 31) | (1 << 10) | (1 << 7) | 3
-        # Config1: M, MMUSize-1 = 63, no FPU, and first-level caches of 16 KiB, 4-way, 32-byte
-        # lines (IS=DS=2: 128 sets, IL=DL=4, IA=DA=3).  Nothing models these L1 caches (cache
-        # instructions are no-ops; timing mode models the large second-level cache), so the
-        # geometry is chosen with 4 KiB per way: no virtual aliases, which spares Linux its
-        # alias flushing and lets it use highmem.
-        c[C0_CONFIG1] = ((1 << 31) | ((N_TLB - 1) << 25) | (2 << 22) | (4 << 19) | (3 << 16)
-                         | (2 << 13) | (4 << 10) | (3 << 7))
+        # Config1: M, MMUSize-1 = 63, no FPU, and first-level caches of 16 KiB, 4-way,
+        # 128-byte lines (IS=DS=7: 32 sets, IL=DL=6: 128 bytes, IA=DA=3: 4 ways; MIPS32 PRA,
+        # Config1).  Nothing models these L1 caches (cache instructions are no-ops; timing
+        # mode models the large second-level cache), so the geometry is chosen for the
+        # software: 4 KiB per way means no virtual aliases, which spares Linux its alias
+        # flushing; long lines mean few cache instructions per page flushed (each one a
+        # trap under the monitor).
+        c[C0_CONFIG1] = ((1 << 31) | ((N_TLB - 1) << 25) | (7 << 22) | (6 << 19) | (3 << 16)
+                         | (7 << 13) | (6 << 10) | (3 << 7))
         c[C0_CONFIG2] = 1 << 31                          # M: Config3 follows; no L2 described
         # Config3: SC (segmentation control, bit 25), ULRI (UserLocal, bit 13).
         c[C0_CONFIG3] = (1 << 25) | (1 << 13)

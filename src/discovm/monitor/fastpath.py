@@ -156,13 +156,25 @@ def sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids):
 
 
 @jit
+def _drop_entry(ptlb, i, lo, size):
+    """Make TLB entry ``i`` invalid and unique, as Linux does: a 4 KiB pair of kseg0 that
+    no other entry uses.  But the guest's kseg0 is mapped here, so the address must also
+    lie outside [lo, lo+size), the range about to be mapped (an invalid entry there would
+    shadow the new one); kseg1 serves then."""
+    hi = 0x80000000 + (i << 13)
+    if lo <= hi < lo + size:
+        hi = 0xA0000000 + (i << 13)
+    ptlb[i, 0] = hi
+    ptlb[i, 1] = 0
+    ptlb[i, 2] = 0
+    ptlb[i, 3] = 0
+
+
+@jit
 def flush_tlb(ptlb, pstag):
-    """Invalidate the whole hardware TLB (entries made unique and invalid, as Linux does)."""
+    """Invalidate the whole hardware TLB."""
     for i in range(cs.N_TLB):
-        ptlb[i, 0] = 0x80000000 + (i << 13)
-        ptlb[i, 1] = 0
-        ptlb[i, 2] = 0
-        ptlb[i, 3] = 0
+        _drop_entry(ptlb, i, 0, 0)
     stlb_flush(pstag)
 
 
@@ -173,9 +185,7 @@ def forget_range(ptlb, pstag, l2tag, lo, size):
         va = np.int64(ptlb[i, 0]) & ~0x1FFF
         top = va + (np.int64(ptlb[i, 1]) | 0x1FFF) + 1
         if va < lo + size and lo < top:
-            ptlb[i, 0] = 0x80000000 + (i << 13)
-            ptlb[i, 2] = 0
-            ptlb[i, 3] = 0
+            _drop_entry(ptlb, i, lo, size)
     stlb_flush_range(pstag, lo, size)
     if size >= L2TLB_N * 4096:
         l2tag[:] = -1

@@ -6,12 +6,14 @@ import subprocess
 import pytest
 
 from asmutil import assemble, discovm
-from guestrun import BUILD, elf_path
+from guestrun import BUILD, GUESTS, elf_path
 
 # An adversarial guest (paper 4.2: the monitor must contain whatever a guest does):
-# random TLB entries pointing anywhere, random values into random CP0 registers, stores
-# to random addresses, and finally a jump into garbage; its own exception handler skips
-# every faulting instruction so that it keeps going.
+# random TLB entries pointing anywhere, random values into random CP0 registers, loads and
+# stores at random addresses (what it loads goes into what it stores), and finally a
+# random Status and a jump into garbage; its own exception handler skips every faulting
+# instruction so that it keeps going.  (Status gets its random value last: with BEV or a
+# user-mode KSU the handler is gone, and the adversary would end within a few rounds.)
 ADVERSARY = r"""
     .set noreorder
     .set noat
@@ -45,8 +47,12 @@ tlb:
     andi    $t4, $s0, 15
     mtc0    $t4, $0
     tlbwi
+    srl     $t6, $s0, 2             # load and store through whatever that maps
+    sll     $t6, $t6, 2
+    lw      $t5, 0($t6)
+    addu    $s3, $s3, $t5
     b       next
-    sw      $s0, 0($s0)             # and store through whatever that maps
+    sw      $s3, 0($t6)
 cp0:
     mul     $t2, $s0, $s2
     srl     $t3, $s0, 20            # a CP0 register number 0..31 (sel 0)
@@ -57,18 +63,26 @@ cp0:
     jr      $t4
     nop
 store:
-    sw      $s0, 0($s0)
-    sb      $s2, 0($s0)
+    srl     $t6, $s0, 2             # any (word-aligned) address
+    sll     $t6, $t6, 2
+    lw      $t5, 0($t6)             # what it reads goes into what it writes, so its
+    addu    $s3, $s3, $t5           # memory digest depends on everything it could read
+    sw      $s3, 0($t6)
+    sb      $s2, 1($t6)
 next:
     addiu   $s1, $s1, -1
     bnez    $s1, loop
     nop
-    lui     $t0, 0x1234             # into garbage
+    mul     $t2, $s0, $s2           # last, a random Status, with BEV so that ...
+    lui     $t3, 0x0040
+    or      $t2, $t2, $t3
+    mtc0    $t2, $12
+    lui     $t0, 0x1234             # ... the jump into garbage ends in the boot ROM
     jr      $t0
     nop
 
 mtc0_table:
-    .irp reg, 0,1,2,3,4,5,6,7,8,9,10,11,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,12
+    .irp reg, 0,1,2,3,4,5,6,7,8,9,10,11,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,10
     mtc0    $t2, $\reg
     b       next
     .endr
@@ -96,12 +110,20 @@ def adversary(tmp_path_factory):
     return assemble(ADVERSARY, tmp_path_factory.mktemp("adv") / "adversary.elf")
 
 
+def _toml(value):
+    if isinstance(value, dict):                     # an inline table
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def write_config(path, machine, vms, asid_reuse=False):
     lines = ["[machine]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in machine.items()]
     lines += ["[monitor]", f"asid_reuse = {str(asid_reuse).lower()}"]
     for vm in vms:
         lines.append("[[vm]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in vm.items()]
+        lines += [f"{k} = {_toml(v)}" for k, v in vm.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -152,23 +174,257 @@ def test_more_vms_than_cpus(tmp_path, asid_reuse):
     assert flushes >= switches if not asid_reuse else flushes < switches // 10
 
 
-def test_adversary_cannot_disturb_its_neighbour(adversary, tmp_path):
-    alu = str(elf_path("alu", "discovm"))
-    cfg = write_config(tmp_path / "adv.toml", {"cpus": 2, "memory": "64M"},
-                       [{"name": "good", "memory": "16M", "guest": alu},
-                        {"name": "evil", "memory": "8M", "guest": str(adversary)}])
-    p = discovm("run", "--config", cfg, "--max-instructions", 30_000_000,
-                "--stats", tmp_path / "s.json")
-    alone = discovm("run", "--kernel", alu)
-    assert vm_lines(p.stdout, "good") == alone.stdout.splitlines()
-    assert "Traceback" not in p.stderr
-    stats = json.loads((tmp_path / "s.json").read_text())["monitor"]
-    good, evil = stats["vms"]
-    assert good["exit_status"] == 0 and good["error"] is None
-    # the adversary ended one way or another, with a clear reason, inside its own memory
-    assert evil["exit_status"] is not None or evil["error"]
+# ---- isolation (issue 5): adversaries next to a neighbour -------------------------------
+# Each adversary runs beside a well-behaved neighbour (the alu test program, whose output
+# and final memory do not depend on scheduling: it never reads Count).  The neighbour's
+# output and memory digest must equal those of a run without the adversary; the
+# adversary must end with a clear reason of its own.
+
+ISOLATION_MACHINE = {"cpus": 2, "memory": "128M"}
+NEIGHBOUR = {"name": "good", "memory": "16M", "guest": str(elf_path("alu", "discovm"))}
+
+
+def run_vms(tmp_path, name, vms, *args, cpus=2, asid_reuse=False):
+    """Run ``vms`` on the isolation machine; returns the CompletedProcess, the monitor's
+    statistics and its per-VM statistics by VM name."""
+    cfg = write_config(tmp_path / f"{name}.toml", dict(ISOLATION_MACHINE, cpus=cpus), vms,
+                       asid_reuse)
+    stats = tmp_path / f"{name}.json"
+    p = discovm("run", "--config", cfg, "--stats", stats, *args)
+    assert "Traceback" not in p.stderr, p.stderr
+    mon = json.loads(stats.read_text())["monitor"]
+    return p, mon, {v["name"]: v for v in mon["vms"]}
+
+
+@pytest.fixture(scope="module")
+def neighbour_alone(tmp_path_factory):
+    """The neighbour's output and memory digest in a run without any adversary."""
+    tmp = tmp_path_factory.mktemp("alone")
+    p, _, vms = run_vms(tmp, "alone", [NEIGHBOUR])
+    assert p.returncode == 0, p.stderr
+    # The comparison is only fair if the neighbour's memory does not depend on how it is
+    # scheduled: the same on one CPU as on two.
+    cfg = write_config(tmp / "one.toml", dict(ISOLATION_MACHINE, cpus=1), [NEIGHBOUR])
+    one = discovm("run", "--config", cfg, "--stats", tmp / "one.json")
+    digest = vms["good"]["memory_sha256"]
+    assert one.returncode == 0 and json.loads((tmp / "one.json").read_text())["monitor"]["vms"][0][
+        "memory_sha256"] == digest
+    return vm_lines(p.stdout, "good"), digest
+
+
+def assert_undisturbed(p, vms, neighbour_alone):
+    lines, digest = neighbour_alone
+    good = vms["good"]
+    assert good["exit_status"] == 0 and good["error"] is None, good
+    assert vm_lines(p.stdout, "good") == lines
+    assert good["memory_sha256"] == digest, "the adversary changed its neighbour's memory"
+
+
+@pytest.mark.parametrize("cpus,asid_reuse", [(2, False), (1, True)],
+                         ids=["two-cpus", "one-cpu-asid-reuse"])
+def test_adversary_cannot_disturb_its_neighbour(adversary, tmp_path, neighbour_alone, cpus,
+                                                asid_reuse):
+    """Two CPUs: the VMs run at the same time.  One CPU with ASID-preserving reuse: they
+    take turns on one TLB that keeps both VMs' entries across world switches."""
+    evil = {"name": "evil", "memory": "8M", "guest": str(adversary)}
+    p, mon, vms = run_vms(tmp_path, "adv", [NEIGHBOUR, evil], "--max-instructions", 30_000_000,
+                          cpus=cpus, asid_reuse=asid_reuse)
+    assert_undisturbed(p, vms, neighbour_alone)
+    # What the adversary read through its random mappings went into its own memory: that
+    # memory is the same without the neighbour, so none of it came from the neighbour.
+    _, _, alone = run_vms(tmp_path, "evil", [evil], "--max-instructions", 30_000_000)
+    assert vms["evil"]["memory_sha256"] == alone["evil"]["memory_sha256"]
+    # It ended in the boot ROM (its last Status has BEV), reported on one line, inside
+    # its own memory.
+    evil = vms["evil"]
+    assert evil["exit_status"] == 0xFE and "no handler" in evil["exit_reason"], evil
+    assert f"[evil] powered off with status 0xFE: {evil['exit_reason']}\n" in p.stderr
     assert evil["pages_allocated"] <= (8 << 20) // 4096
-    assert stats["machine_pages_used"] == good["pages_allocated"] + evil["pages_allocated"]
+    assert mon["machine_pages_used"] == vms["good"]["pages_allocated"] + evil["pages_allocated"]
+
+
+@pytest.fixture(scope="module")
+def virtio_guests(tmp_path_factory):
+    out = tmp_path_factory.mktemp("virtio")
+    subprocess.run(["make", "-s", "-C", str(GUESTS / "virtio"), f"OUT={out}"], check=True)
+    return out
+
+
+def test_wild_dma_cannot_reach_other_vms(virtio_guests, tmp_path, neighbour_alone):
+    """guests/virtio/wilddma.c gives its disk DMA addresses outside its RAM: past its end,
+    in the device window and the ROM, above 4 GiB with its own RAM in the low half, wrapping
+    past 4 GiB, huge lengths; and puts the rings themselves there.  The monitor translates
+    every DMA address through the pmap after checking it (paper 4.2.4): the device must
+    refuse each one exactly as the bare machine's device does, and count the errors."""
+    elf = virtio_guests / "wilddma.elf"
+    zeros = bytes(512 * 64)
+    img, bare_img = tmp_path / "disk.img", tmp_path / "bare.img"
+    img.write_bytes(zeros)
+    bare_img.write_bytes(zeros)
+    evil = {"name": "evil", "memory": "8M", "guest": str(elf),
+            "disks": [{"image": str(img), "persistent": False}]}
+    p, _, vms = run_vms(tmp_path, "dma", [NEIGHBOUR, evil], "--max-instructions", 20_000_000)
+    assert_undisturbed(p, vms, neighbour_alone)
+    bare = discovm("run", "--kernel", elf, "--mem", "8M", "--disk", bare_img,
+                   "--max-instructions", 20_000_000, "--stats", tmp_path / "bare.json")
+    assert bare.returncode == 0 and "every attack refused" in bare.stdout, bare.stdout
+    out = vm_lines(p.stdout, "evil")
+    assert out == bare.stdout.splitlines()
+    assert vms["evil"]["exit_status"] == 0 and vms["evil"]["error"] is None
+    # The VM's device counted one error per refused attack, as the bare machine's did.
+    refused = sum(": refused (" in line for line in out)
+    errors = vms["evil"]["devices"]["virtio0"]["errors"]
+    bare_errors = json.loads((tmp_path / "bare.json").read_text())["devices"]["virtio0"]["errors"]
+    assert refused > 30 and errors == bare_errors == refused
+    assert img.read_bytes() == zeros and bare_img.read_bytes() == zeros
+
+
+# Kernels that jump into garbage.  Without a handler (the reset state: Status.BEV = 1) the
+# exception goes to the boot ROM, which powers the machine off with 0xFE; in a VM the
+# monitor says which exception it was.  With a handler installed, the handler reports
+# ExcCode and EPC (as a pair of hex words) and powers off with status 3.
+NO_HANDLER = r"""
+    .set noreorder
+    .globl _start
+_start:                             # reset state: Status.BEV = ERL = 1, no handler
+    li      $t0, {target}
+    jr      $t0
+    nop
+"""
+
+WITH_HANDLER = r"""
+    .set noreorder
+    .globl _start
+_start:
+    la      $t0, vectors
+    mtc0    $t0, $15, 1             # EBase, while BEV is still set
+    mtc0    $zero, $12              # Status = 0: BEV off, kernel mode
+    ehb
+    la      $t0, {target}
+    jr      $t0
+    nop
+
+puthex:                             # print $a0 as 8 hex digits
+    lui     $t0, 0xbf00
+    li      $t1, 28
+1:  srlv    $t2, $a0, $t1
+    andi    $t2, $t2, 15
+    la      $t3, digits
+    addu    $t3, $t3, $t2
+    lbu     $t3, 0($t3)
+    sb      $t3, 0($t0)
+    addiu   $t1, $t1, -4
+    bgez    $t1, 1b
+    nop
+    jr      $ra
+    nop
+
+    .align  12
+vectors:                            # TLB refill (+0x000) and general (+0x180) vectors
+    b       report
+    nop
+    .org    vectors + 0x180
+report:
+    mfc0    $a0, $13                # ExcCode ...
+    srl     $a0, $a0, 2
+    jal     puthex
+    andi    $a0, $a0, 31
+    lui     $t0, 0xbf00
+    li      $t1, 0x20
+    sb      $t1, 0($t0)
+    jal     puthex                  # ... and EPC
+    mfc0    $a0, $14
+    la      $a0, newline
+    j       puts_and_exit
+    li      $a1, 3
+
+garbage:                            # data that decodes to reserved instructions
+    .word   0x60000000, 0x64000000, 0x7C00003B
+
+    .data
+digits:  .ascii "0123456789abcdef"
+newline: .asciz "\n"
+"""
+
+GARBAGE_VECTORS = r"""
+    .set noreorder
+    .globl _start
+_start:                             # its exception vectors are reserved instructions too
+    la      $t0, vectors
+    mtc0    $t0, $15, 1
+    mtc0    $zero, $12
+    ehb
+    li      $t0, 0x00400000
+    jr      $t0
+    nop
+    .align  12
+vectors:
+    .fill   1024, 4, 0x60000000
+"""
+
+# name: (program, what the VM's one-line report must say)
+GARBAGE = {
+    "kseg2": (NO_HANDLER.format(target="0xC0000000"),
+              "TLBL (TLB miss on load or fetch) at EPC 0xc0000000, BadVAddr 0xc0000000"),
+    "misaligned": (NO_HANDLER.format(target="0xDEADBEEF"),
+                   "AdEL (address error on load or fetch) at EPC 0xdeadbeef"),
+    # 16 MiB in kseg1: outside its 8 MiB, where a neighbour's memory may well be
+    "beyond": (NO_HANDLER.format(target="0xA1000000"), "IBE (bus error on fetch)"),
+    # never-touched (zero) memory runs as NOPs into the device tree's bytes
+    "sled": (NO_HANDLER.format(target="0x807E0000"), "RI (reserved instruction)"),
+    "rom": (WITH_HANDLER.format(target="0xBFC00000"), "jumped into the boot ROM"),
+    "reserved": (WITH_HANDLER.format(target="garbage"), None),
+    "unmapped": (WITH_HANDLER.format(target="0x00400000"), None),
+    "loop": (GARBAGE_VECTORS, None),
+}
+GARBAGE_LIMIT = 250_000         # --max-instructions: what stops "loop"
+
+
+def run_bare(elf, mem_size, max_instructions):
+    """(console output, exit status) of ``elf`` alone on a bare machine, as ``discovm run
+    --kernel ELF --mem SIZE --max-instructions N`` would give them (124: ran away), but in
+    this process: eight of them cost less than one start of the command."""
+    from discovm.hw.board import attach_board
+    from discovm.hw.devicetree import machine_dtb
+    from discovm.hw.machine import Machine, MachineError
+    out = bytearray()
+    m = Machine(mem_size=mem_size, console=out.append)
+    attach_board(m)
+    m.load_kernel(str(elf), dtb=machine_dtb(m))
+    try:
+        status = m.run(max_instructions=max_instructions)
+    except MachineError:
+        status = 124
+    return out.decode(), status
+
+
+def test_kernels_that_jump_into_garbage(tmp_path, neighbour_alone):
+    """Eight garbage kernels at once beside the neighbour; each ends as it does on the
+    bare machine (same output, same exit status), with a one-line report per VM."""
+    elfs = {name: assemble(src, tmp_path / f"{name}.elf") for name, (src, _) in GARBAGE.items()}
+    evil = [{"name": name, "memory": "8M", "guest": str(elf)} for name, elf in elfs.items()]
+    p, _, vms = run_vms(tmp_path, "garbage", [NEIGHBOUR] + evil,
+                        "--max-instructions", GARBAGE_LIMIT)
+    assert_undisturbed(p, vms, neighbour_alone)
+    for name, elf in elfs.items():
+        bare_out, bare_status = run_bare(elf, 8 << 20, GARBAGE_LIMIT)
+        vm, (_, says) = vms[name], GARBAGE[name]
+        assert vm_lines(p.stdout, name) == bare_out.splitlines(), name
+        if bare_status == 124:                           # the bare machine ran away too
+            assert vm["error"] == f"stopped after {GARBAGE_LIMIT} instructions"
+            assert f"[{name}] {vm['error']}\n" in p.stderr
+            continue
+        assert vm["exit_status"] == bare_status, name
+        if says is None:                                 # its own handler reported it
+            assert bare_status == 3
+        else:
+            assert bare_status == 0xFE and says in vm["exit_reason"], vm
+            assert f"[{name}] powered off with status 0xFE: {vm['exit_reason']}\n" \
+                in p.stderr
+    # the handlers saw what the architecture says: a reserved instruction, a TLB refill
+    assert vm_lines(p.stdout, "reserved")[0].startswith("0000000a 8010")
+    assert vm_lines(p.stdout, "unmapped") == ["00000002 00400000"]
+    assert vms["loop"]["error"]                          # ran away, and was stopped
 
 
 @pytest.mark.parametrize("bad,message", [

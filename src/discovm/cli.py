@@ -205,6 +205,12 @@ def _run_vms(monitor, args):
             print(f"\ndiscovm: [{vm.name}] {vm.error}", file=sys.stderr)
             status = status or (EXIT_RUNAWAY if "stopped after" in vm.error else EXIT_ERROR)
         elif vm.exit_status:
+            # Which VM failed and, if the monitor powered it off, why; a lone VM (--vm)
+            # whose guest chose its exit status stays as quiet as the bare machine.
+            if vm.exit_reason or not args.vm:
+                why = f": {vm.exit_reason}" if vm.exit_reason else ""
+                print(f"\ndiscovm: [{vm.name}] powered off with status "
+                      f"0x{vm.exit_status:02X}{why}", file=sys.stderr)
             status = status or vm.exit_status
     return status
 

@@ -257,7 +257,7 @@ class Machine:
             if self._events:                         # stop when the next device event is due
                 end = max(self.time + 1, min(end, self._events[0][0]))
             if max_instructions is not None:
-                done = self.total_instructions()
+                done = self.total_attempts()
                 if done >= max_instructions:
                     raise MachineError(f"stopped after {done} instructions "
                                        "(--max-instructions); the guest did not power off")
@@ -344,6 +344,13 @@ class Machine:
 
     def total_instructions(self):
         return sum(self.instructions(c) for c in self.cpus)
+
+    def total_attempts(self):
+        """Instructions completed plus instructions that faulted (exceptions other than
+        interrupts): what --max-instructions bounds.  A guest whose exception vector is
+        garbage faults on every instruction and completes none, and must be stopped too."""
+        return sum(self.instructions(c) + int(c.s[cs.S_EXC_COUNT:cs.S_EXC_COUNT + 32].sum())
+                   - int(c.s[cs.S_INTERRUPTS]) for c in self.cpus)
 
     def stats(self):
         cpus = []

@@ -192,7 +192,7 @@ class Monitor:
                 vm._update_irqs()
             self._wake_waiters()
             self._flush_consoles()
-            if max_instructions is not None and m.total_instructions() >= max_instructions:
+            if max_instructions is not None and m.total_attempts() >= max_instructions:
                 for vm in self.vms:
                     if vm.alive:
                         vm.error = f"stopped after {max_instructions} instructions"
@@ -342,10 +342,11 @@ class Monitor:
         self._wake_waiters()
 
     # ---- statistics ----------------------------------------------------------------------
-    def stats(self):
+    def stats(self, memory=True):
         """Per VM and VCPU (paper 4.2): traps by cause, privileged instructions emulated
         by kind (fast and slow paths together), and TLB misses split into hardware
-        refills, L2TLB hits, pmap fills and misses forwarded to the guest."""
+        refills, L2TLB hits, pmap fills and misses forwarded to the guest; with
+        ``memory``, a digest of each VM's memory (hashing it takes a moment)."""
         out = []
         for vm in self.vms:
             vcpus = []
@@ -370,9 +371,19 @@ class Monitor:
                             "forwarded_to_guest": v.stats["guest_tlb_misses"]}
                 d["virtual_interrupts"] = int(f[F_INTERRUPTS])
                 vcpus.append(d)
-            out.append({"name": vm.name, "exit_status": vm.exit_status, "error": vm.error,
+            # The VM's virtual devices' own counters (a virtio device's errors: what a
+            # driver did wrong, e.g. DMA outside the VM's memory), as machine.stats() has.
+            devices = {}
+            for base, _, dev in vm.devices:
+                counters = dev.stats() if hasattr(dev, "stats") and dev is not vm.hal else None
+                if counters is not None:
+                    devices[getattr(dev, "name", None) or f"0x{base:08x}"] = counters
+            out.append({"name": vm.name, "exit_status": vm.exit_status,
+                        "exit_reason": vm.exit_reason, "error": vm.error,
                         "pages_allocated": vm.pmap.allocated(), "hal": vm.hal.stats(),
-                        "vcpus": vcpus})
+                        "devices": devices, "vcpus": vcpus})
+            if memory:
+                out[-1]["memory_sha256"] = vm.memory_digest()
         return {"vms": out, "machine_pages_used": self.memory.used(),
                 "tlb_on_switch": "asid-reuse" if self.asid_reuse else "flush",
                 "tlb_flushes": [f + int(a[A_ROLLOVERS])
@@ -382,7 +393,7 @@ class Monitor:
         """The statistics as a text table, one row per VCPU (printed at exit)."""
         rows = [("vm/vcpu", "exit", "traps", "emulated", "hw refills", "l2tlb hits",
                  "pmap fills", "to guest", "switches", "moves", "pages")]
-        for vm, d in zip(self.vms, self.stats()["vms"]):
+        for vm, d in zip(self.vms, self.stats(memory=False)["vms"]):
             for v in d["vcpus"]:
                 t = v["tlb"]
                 rows.append((

@@ -57,7 +57,11 @@ def handle_trap(mon, pcpu, vcpu):
         elif res == T_OK and ROM_BASE <= gpa < ROM_BASE + ROM_SIZE:
             # The guest took an exception with Status.BEV set (no handler of its own yet)
             # or jumped into the boot ROM: the bare machine's ROM powers off with 0xFE.
+            # So does the VM, alone (fault containment, paper section 3), and the monitor
+            # says why.
             vcpu.vm.exit_status = 0xFE
+            fetch = exc == cs.EXC_TLBL and badva == fault_pc
+            vcpu.vm.exit_reason = rom_reason(v, badva, fetch)
         elif res == T_OK:
             if DEVICE_WINDOW <= gpa < ROM_BASE and not (exc == cs.EXC_TLBL and badva == fault_pc):
                 emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa)
@@ -88,6 +92,32 @@ def handle_trap(mon, pcpu, vcpu):
             reflect(p, vcpu, epc, bd, cs.EXC_RI)
     else:
         reflect(p, vcpu, epc, bd, exc, ce=(cause >> 28) & 3)
+
+
+EXC_TEXT = {cs.EXC_MOD: "TLB modified", cs.EXC_TLBL: "TLB miss on load or fetch",
+            cs.EXC_TLBS: "TLB miss on store", cs.EXC_ADEL: "address error on load or fetch",
+            cs.EXC_ADES: "address error on store", cs.EXC_IBE: "bus error on fetch",
+            cs.EXC_DBE: "bus error on load or store", cs.EXC_RI: "reserved instruction",
+            cs.EXC_CPU: "coprocessor unusable"}
+
+
+def rom_reason(v, addr, fetch):
+    """Why the guest of VCPU state ``v`` reached the boot ROM at ``addr``, in words, from
+    its virtual CP0: what the hardware recorded when it took the exception."""
+    status = int(v.cp0[cs.C0_STATUS])
+    if not fetch:
+        return f"access to the boot ROM at 0x{addr:08x}"
+    if status & cs.ST_BEV and status & cs.ST_EXL:
+        code = (int(v.cp0[cs.C0_CAUSE]) >> 2) & 31
+        what = cs.EXC_NAMES.get(code, str(code))
+        text = f"exception with no handler (Status.BEV = 1): {what}"
+        if code in EXC_TEXT:
+            text += f" ({EXC_TEXT[code]})"
+        text += f" at EPC 0x{int(v.cp0[cs.C0_EPC]):08x}"
+        if code in (cs.EXC_MOD, cs.EXC_TLBL, cs.EXC_TLBS, cs.EXC_ADEL, cs.EXC_ADES):
+            text += f", BadVAddr 0x{int(v.cp0[cs.C0_BADVADDR]):08x}"
+        return text
+    return f"jumped into the boot ROM at 0x{addr:08x}"
 
 
 def _misaligned(mon, p, vcpu, fault_pc, badva):

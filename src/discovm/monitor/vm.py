@@ -8,6 +8,8 @@ through the VM's pmap after a bounds check, as Disco translated DMA addresses
 (paper 4.2.4).
 """
 
+import hashlib
+
 import numpy as np
 
 from ..hw import cpu_state as cs
@@ -99,6 +101,7 @@ class VirtualMachine:
         self.hal = HalDevice(self)                  # the Disco-aware HAL's monitor calls
         self.add_device(HAL_BASE, 0x100, self.hal)
         self.exit_status = None        # set when the guest powers its VM off
+        self.exit_reason = None        # why, when the monitor powered it off (trap.py)
         self.error = None              # set when the monitor stopped it
         self.end_cycle = None          # machine time at which it stopped
         for v in self.vcpus:
@@ -163,6 +166,18 @@ class VirtualMachine:
                 out += mem[off:off + chunk].tobytes()
             pos += chunk
         return bytes(out)
+
+    def memory_digest(self):
+        """SHA-256 of the VM's guest-physical memory as the guest sees it: every page's
+        bytes through the pmap, 4096 zero bytes for a page never touched (demand-zero,
+        paper 4.2.2).  It does not depend on which machine pages the VM was given, so
+        the isolation tests can compare a VM's memory with and without a neighbour."""
+        mem = self.monitor.machine.mem
+        zero = bytes(4096)
+        h = hashlib.sha256()
+        for m in self.pmap.mpage.tolist():
+            h.update(zero if m < 0 else mem[m * 4096:(m + 1) * 4096])
+        return h.hexdigest()
 
     def write_phys(self, gpa, data):
         self._copy(gpa, data=data)

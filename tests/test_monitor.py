@@ -632,3 +632,40 @@ def test_statistics_count_each_privileged_instruction(tmp_path):
     assert v["emulated"] == {"mfc0": 200, "mtc0": 500, "di/ei": 200, "tlbwi": 100,
                              "tlbp": 100}
     assert v["traps"]["CpU"] == 1100
+
+
+# The boot ROM is readable and ignores stores, on the bare machine and in a VM alike.
+ROM_READ = r"""
+    .set noreorder
+    .globl _start
+_start:
+    li      $t0, 0xBFC00000
+    lw      $t1, 0($t0)
+    lbu     $t4, 1($t0)
+    sw      $zero, 0($t0)           # ignored
+    lw      $t2, 0($t0)
+    srl     $t5, $t1, 8
+    andi    $t5, $t5, 0xff
+    la      $a0, bad
+    beqz    $t1, 1f
+    li      $a1, 1
+    bne     $t1, $t2, 1f
+    nop
+    bne     $t4, $t5, 1f
+    nop
+    la      $a0, ok
+    li      $a1, 0
+1:  j       puts_and_exit
+    nop
+    .data
+ok:  .asciz "rom reads the same twice\n"
+bad: .asciz "rom differs\n"
+"""
+
+
+def test_boot_rom_reads_like_the_bare_machine(tmp_path):
+    elf = assemble(ROM_READ, tmp_path / "rom.elf")
+    bare = discovm("run", "--kernel", elf)
+    vm = discovm("run", "--vm", "--kernel", elf)
+    assert bare.returncode == vm.returncode == 0, bare.stderr + vm.stderr
+    assert vm.stdout == bare.stdout == "rom reads the same twice\n"

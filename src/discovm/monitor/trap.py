@@ -51,22 +51,22 @@ def handle_trap(mon, pcpu, vcpu):
     if exc in (cs.EXC_TLBL, cs.EXC_TLBS, cs.EXC_MOD):
         kind = LOAD if exc == cs.EXC_TLBL else STORE
         res, gpa = translate(v.cp0, v.s, v.tlb, badva, kind)
+        fetch = exc == cs.EXC_TLBL and badva == fault_pc
         if res == T_OK and vcpu.vm.is_ram(gpa):
             map_page(mon, p, vcpu, badva)
             resume(p, epc)                      # try the instruction again
-        elif res == T_OK and ROM_BASE <= gpa < ROM_BASE + ROM_SIZE:
+        elif res == T_OK and ROM_BASE <= gpa < ROM_BASE + ROM_SIZE and fetch:
             # The guest took an exception with Status.BEV set (no handler of its own yet)
             # or jumped into the boot ROM: the bare machine's ROM powers off with 0xFE.
             # So does the VM, alone (fault containment, paper section 3), and the monitor
             # says why.
             vcpu.vm.exit_status = 0xFE
-            fetch = exc == cs.EXC_TLBL and badva == fault_pc
             vcpu.vm.exit_reason = rom_reason(v, badva, fetch)
         elif res == T_OK:
-            if DEVICE_WINDOW <= gpa < ROM_BASE and not (exc == cs.EXC_TLBL and badva == fault_pc):
+            # Device registers, and data in the boot ROM (a read-only device of the VM)
+            if DEVICE_WINDOW <= gpa < ROM_BASE + ROM_SIZE and not fetch:
                 emulate_mmio(mon, p, vcpu, epc, bd, fault_pc, gpa)
             else:
-                fetch = exc == cs.EXC_TLBL and badva == fault_pc
                 reflect(p, vcpu, epc, bd, cs.EXC_IBE if fetch else cs.EXC_DBE)
         else:
             reflect_translation(p, vcpu, epc, bd, res, badva, kind)

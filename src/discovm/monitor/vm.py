@@ -74,6 +74,22 @@ class PrefixedConsole:
             self.started = False
 
 
+class BootRomView:
+    """The machine's boot ROM as a VM sees it: readable, writes ignored, as on the bare
+    machine.  One copy serves every VM (sharing that is read-only, paper 4.2.3); the
+    monitor emulates each access (guests read their ROM rarely, if ever)."""
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    def read(self, offset, size=4):
+        at = self.machine.mem_size + offset
+        return int.from_bytes(self.machine.mem[at:at + size].tobytes(), "little")
+
+    def write(self, offset, value, size=4):
+        pass
+
+
 class VirtualMachine:
     def __init__(self, monitor, vm_id, name, mem_size, nvcpus, console):
         if mem_size % 4096 or mem_size < (1 << 20):
@@ -100,6 +116,7 @@ class VirtualMachine:
         self.add_device(physmap.IPI_BASE, 0x100, self.ipi)
         self.hal = HalDevice(self)                  # the Disco-aware HAL's monitor calls
         self.add_device(HAL_BASE, 0x100, self.hal)
+        self.add_device(physmap.ROM_BASE, physmap.ROM_SIZE, BootRomView(monitor.machine))
         self.exit_status = None        # set when the guest powers its VM off
         self.exit_reason = None        # why, when the monitor powered it off (trap.py)
         self.error = None              # set when the monitor stopped it

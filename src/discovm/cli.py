@@ -86,6 +86,7 @@ def machine_config(args):
         cfg.asid_reuse = True
     if args.linux and args.kernel:
         raise ConfigError("give --kernel or --linux, not both")
+    from_file = bool(cfg.vms)
     if args.vm:
         if cfg.vms:
             raise ConfigError("--vm runs one VM; the configuration already describes VMs")
@@ -99,7 +100,7 @@ def machine_config(args):
     config.validate(cfg, args.config or "command line")
     if (args.cmd is not None or args.append is not None) and not args.linux:
         raise ConfigError("--cmd and --append go with --linux")
-    if cfg.vms and (args.disk or (args.linux and not args.vm)):
+    if from_file and (args.disk or args.linux):
         raise ConfigError("with [[vm]] tables, disks and guests are given per VM in the file")
     if not cfg.kernel and not args.linux and not cfg.vms:
         raise ConfigError("nothing to run: give --kernel PROG.elf or --linux "

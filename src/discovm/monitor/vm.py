@@ -15,6 +15,7 @@ import numpy as np
 from ..hw import cpu_state as cs
 from ..hw import physmap
 from ..hw.boot import load_kernel
+from ..hw.cache import dma_write as cache_dma_write
 from ..hw.ipi import IpiDevice
 from ..hw.mmu import update_context
 from ..hw.syscon import Syscon
@@ -172,6 +173,7 @@ class VirtualMachine:
         if not self.is_ram(gpa, n):
             raise GuestDmaError(f"guest-physical 0x{gpa:08x}+{n} is outside the VM's RAM")
         mem = self.monitor.machine.mem
+        tm = self.monitor.machine.tm
         out = bytearray()
         pos = 0
         while pos < n:
@@ -179,6 +181,8 @@ class VirtualMachine:
             off = self.machine_offset(gpa + pos)
             if data is not None:
                 mem[off:off + chunk] = np.frombuffer(bytes(data[pos:pos + chunk]), np.uint8)
+                if tm is not None:                 # no CPU may keep the old lines cached
+                    cache_dma_write(tm, off, chunk)
             else:
                 out += mem[off:off + chunk].tobytes()
             pos += chunk

@@ -183,13 +183,7 @@ int main(void)
         return fail("VIRTIO_F_VERSION_1 not offered", f1);
     if (!(f0 & VIRTIO_BLK_F_FLUSH))
         return fail("VIRTIO_BLK_F_FLUSH not offered", f0);
-    REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL) = 0;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES) = VIRTIO_BLK_F_FLUSH;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL) = 1;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES) = VIRTIO_F_VERSION_1_HI;
-    REG(VIRTIO_MMIO_STATUS) = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER
-                              | VIRTIO_STATUS_FEATURES_OK;
-    if (!(REG(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+    if (!(virtio_negotiate(dev, VIRTIO_BLK_F_FLUSH) & VIRTIO_STATUS_FEATURES_OK))
         return fail("FEATURES_OK refused", REG(VIRTIO_MMIO_STATUS));
 
     uint32_t capacity = dev[(VIRTIO_MMIO_CONFIG + 0) / 4];     /* low half of le64 */

@@ -46,6 +46,22 @@
 #define VIRTIO_F_VERSION_1_HI      (1u << 0)   /* bit 32 */
 #define VIRTIO_BLK_F_FLUSH         (1u << 9)
 
+/* 3.1.1 steps 1-5: reset the device at ``regs``, acknowledge it, accept the features
+ * ``features_lo`` (low 32 bits) and VERSION_1, and set FEATURES_OK; returns the status
+ * the device then reports (FEATURES_OK still set if it agreed). */
+static inline uint32_t virtio_negotiate(volatile uint32_t *regs, uint32_t features_lo)
+{
+    regs[VIRTIO_MMIO_STATUS / 4] = 0;
+    regs[VIRTIO_MMIO_STATUS / 4] = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+    regs[VIRTIO_MMIO_DRIVER_FEATURES_SEL / 4] = 0;
+    regs[VIRTIO_MMIO_DRIVER_FEATURES / 4] = features_lo;
+    regs[VIRTIO_MMIO_DRIVER_FEATURES_SEL / 4] = 1;
+    regs[VIRTIO_MMIO_DRIVER_FEATURES / 4] = VIRTIO_F_VERSION_1_HI;
+    regs[VIRTIO_MMIO_STATUS / 4] = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER
+                                   | VIRTIO_STATUS_FEATURES_OK;
+    return regs[VIRTIO_MMIO_STATUS / 4];
+}
+
 /* 2.6.5: descriptors */
 #define VIRTQ_DESC_F_NEXT   1
 #define VIRTQ_DESC_F_WRITE  2

@@ -75,14 +75,7 @@ static void set_ring(uint32_t low, uint64_t addr)
  * driver's own rings are cleared whatever the device is given. */
 static void bring_up(uint64_t desc, uint64_t avail, uint64_t used, uint32_t num)
 {
-    REG(VIRTIO_MMIO_STATUS) = 0;
-    REG(VIRTIO_MMIO_STATUS) = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL) = 0;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES) = VIRTIO_F_INDIRECT_DESC;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL) = 1;
-    REG(VIRTIO_MMIO_DRIVER_FEATURES) = VIRTIO_F_VERSION_1_HI;
-    REG(VIRTIO_MMIO_STATUS) = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER
-                              | VIRTIO_STATUS_FEATURES_OK;
+    virtio_negotiate(dev, VIRTIO_F_INDIRECT_DESC);
     zero(UNCACHED(desc_area), sizeof desc_area);
     zero(UNCACHED(avail_area), sizeof avail_area);
     zero(UNCACHED(used_area), sizeof used_area);

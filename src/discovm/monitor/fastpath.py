@@ -186,6 +186,7 @@ def forget_range(ptlb, pstag, l2tag, lo, size):
         top = va + (np.int64(ptlb[i, 1]) | 0x1FFF) + 1
         if va < lo + size and lo < top:
             _drop_entry(ptlb, i, lo, size)
+            stlb_flush_range(pstag, va, top - va)     # all of it, not just the overlap
     stlb_flush_range(pstag, lo, size)
     if size >= L2TLB_N * 4096:
         l2tag[:] = -1
@@ -316,8 +317,14 @@ def map_page(pcp0, ps, ptlb, pstag, vcp0, vs, vtlb, pmap, l2tag, l2val, fstats, 
 
 
 @jit
-def _fetch(pcp0, ps, ptlb, ram32, va):
-    """The instruction word the CPU just trapped on (the hardware mapping is still there)."""
+def _fetch(pcp0, ps, ptlb, pstag, pspa, ram32, va):
+    """The instruction word the CPU just trapped on, with the CPU back in the guest's
+    mode: from the engine's software TLB, which fetched it a moment ago, else through the
+    hardware TLB (the mapping is still there)."""
+    vpn = va >> 12
+    i = cs.STLB_FETCH + (vpn & cs.STLB_MASK)
+    if pstag[i] == (vpn | ps[cs.S_CTX]):
+        return np.int64(ram32[(pspa[i] | (va & 0xFFF)) >> 2])
     res, pa = translate(pcp0, ps, ptlb, va, FETCH)
     if res != T_OK:
         return -1
@@ -361,7 +368,8 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
         if vs[cs.S_MODE] != 0 and not (np.int64(vcp0[cs.C0_STATUS]) & cs.ST_CU0):
             return False
         at = (epc + 4) & M32 if cause >> 31 else epc      # the privileged instruction
-        inst = _fetch(pcp0, ps, ptlb, ram32, at)
+        sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
+        inst = _fetch(pcp0, ps, ptlb, pstag, pspa, ram32, at)
         if inst < 0:
             return False
         op = inst >> 26

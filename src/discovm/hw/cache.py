@@ -8,8 +8,12 @@ configured clock).  Like FLASH's hardware, the model counts misses per machine p
 node (``counters[page * nodes + node]``): the monitor's NUMA policy reads and resets them
 (paper section 4.2.3).
 
-The engine calls :func:`cache_access` only when an access leaves the line it touched last,
-so straight-line code and sequential data pay for one lookup per line, not per access.  In
+The engine looks only when an access leaves the line it touched last, so straight-line
+code and sequential data pay for one lookup per line, not per access.  It does the hit path
+of :func:`cache_access` itself, inside its loop (tag compare in the set, LRU stamp, hit
+count: calling out with the model's arrays cost more than the check), and calls
+:func:`cache_access` for misses and for writes to lines other CPUs share.  The layout
+(``tags[(cpu * sets + set) * ways + way]``, one global LRU stamp) is shared by both.  In
 functional mode the engine is given ``tm = None`` and numba removes every trace of this.
 """
 

@@ -26,9 +26,9 @@ from .cpu_state import (C0_EBASE, C0_HWRENA, C0_LLADDR, C0_STATUS, C0_USERLOCAL,
                         S_CTX, S_CYCLE, S_EVENT_AT, S_EXC_COUNT, S_EXIT_ON_EXC, S_LIMIT,
                         S_LLBIT, S_MMIO_COUNT, S_MMIO_DONE, S_MMIO_PA, S_MMIO_SIZE,
                         S_MMIO_VALUE, S_MMIO_WRITE, S_MODE, S_NPC, S_PC, S_PEND_BADVA,
-                        S_PEND_EXC, S_PEND_REFILL, S_REASON, ST_CU0,
+                        S_PEND_EXC, S_PEND_REFILL, S_REASON, ST_CU0, S_CACHE_HITS, S_CPUNUM,
                         STLB_LOAD, STLB_MASK, STLB_N, STLB_STORE)
-from .cache import P_LINE_SHIFT, cache_access
+from .cache import P_LINE_SHIFT, P_SETS, P_STAMP, P_WAYS, cache_access
 from .exceptions import NO_BADVADDR, exception_entry, service_events
 from .isa import (BS_SEB, BS_SEH, BS_WSBH, F_ADD, F_ADDU, F_AND, F_BREAK, F_DIV, F_DIVU,
                   F_JALR, F_JR, F_MFHI, F_MFLO, F_MOVN, F_MOVZ, F_MTHI, F_MTLO, F_MULT,
@@ -189,7 +189,18 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8, tm):
     # an access to another line consults the cache model
     line_shift = 0
     if tm is not None:
-        line_shift = tm[4][P_LINE_SHIFT]
+        # The hit path of hw/cache.py's cache_access, written here in the loop: a call
+        # with the model's arrays costs more than the check itself (NUMBA_NOTES.md).
+        # Misses, and writes to lines other CPUs share, go to cache_access.
+        cparams = tm[4]
+        line_shift = cparams[P_LINE_SHIFT]
+        ctags = tm[0]
+        cstamps = tm[1]
+        csharers = tm[2]
+        cways = cparams[P_WAYS]
+        cset_mask = cparams[P_SETS] - 1
+        cfirst = s[S_CPUNUM] * cparams[P_SETS]       # this CPU's first set
+        cme = np.int64(1) << s[S_CPUNUM]
     last_i = -1
     last_r = -1
     last_w = -1
@@ -224,7 +235,17 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8, tm):
             if tm is not None:
                 ln = fa >> line_shift
                 if ln != last_i:
-                    cyc += cache_access(tm, s, ln, 0)
+                    cb = (cfirst + (ln & cset_mask)) * cways
+                    cw = -1
+                    for w in range(cways):
+                        if ctags[cb + w] == ln:
+                            cw = w
+                    if cw >= 0:
+                        cparams[P_STAMP] += 1
+                        cstamps[cb + cw] = cparams[P_STAMP]
+                        s[S_CACHE_HITS] += 1
+                    else:
+                        cyc += cache_access(tm, s, ln, 0)
                     last_i = ln
                     last_r = -1
                     last_w = -1
@@ -493,16 +514,24 @@ def run(r, cp0, s, tlb, stag, spa, ram32, ram16, ram8, tm):
                 if host >= 0:
                     if tm is not None:
                         ln = host >> line_shift
-                        if store:
-                            if ln != last_w:
-                                cyc += cache_access(tm, s, ln, 1)
+                        if (ln != last_w) if store else (ln != last_r and ln != last_w):
+                            cb = (cfirst + (ln & cset_mask)) * cways
+                            cw = -1
+                            for w in range(cways):
+                                if ctags[cb + w] == ln:
+                                    cw = w
+                            if cw >= 0 and (not store or csharers[ln] == cme):
+                                cparams[P_STAMP] += 1
+                                cstamps[cb + cw] = cparams[P_STAMP]
+                                s[S_CACHE_HITS] += 1
+                            else:
+                                cyc += cache_access(tm, s, ln, store)
+                            if store:
                                 last_w = ln
                                 last_r = ln
-                                last_i = -1
-                        elif ln != last_r and ln != last_w:
-                            cyc += cache_access(tm, s, ln, 0)
-                            last_r = ln
-                            last_w = -1
+                            else:
+                                last_r = ln
+                                last_w = -1
                             last_i = -1
                     if op == OP_LW:
                         if rt != 0:

@@ -47,6 +47,16 @@ L2TLB_N = 1 << L2TLB_BITS
 EMULATED_KINDS = ("mfc0", "mtc0", "di/ei", "tlbr", "tlbwi", "tlbwr", "tlbp", "eret", "wait",
                   "cache", "other")
 N_FSTATS = F_EMULATED + len(EMULATED_KINDS)
+_OTHER = EMULATED_KINDS.index("other")
+_CACHE = EMULATED_KINDS.index("cache")
+# kind by the rs field of a COP0 instruction, and by the funct field when rs says CO
+_KIND_BY_RS = np.full(32, _OTHER, np.int64)
+_KIND_BY_FUNCT = np.full(64, _OTHER, np.int64)
+for _code, _name in ((C0_MFC0, "mfc0"), (C0_MTC0, "mtc0"), (C0_MFMC0, "di/ei")):
+    _KIND_BY_RS[_code] = EMULATED_KINDS.index(_name)
+for _code, _name in ((CO_TLBR, "tlbr"), (CO_TLBWI, "tlbwi"), (CO_TLBWR, "tlbwr"),
+                     (CO_TLBP, "tlbp"), (CO_ERET, "eret"), (CO_WAIT, "wait")):
+    _KIND_BY_FUNCT[_code] = EMULATED_KINDS.index(_name)
 
 
 @jit
@@ -54,32 +64,12 @@ def emulated_kind(inst):
     """Index in EMULATED_KINDS of the privileged instruction ``inst``."""
     op = inst >> 26
     if op == OP_CACHE:
-        return 9
+        return _CACHE
     if op != OP_COP0:
-        return 10
+        return _OTHER
     rs = (inst >> 21) & 31
-    if rs & 0x10:
-        funct = inst & 63
-        if funct == CO_TLBR:
-            return 3
-        if funct == CO_TLBWI:
-            return 4
-        if funct == CO_TLBWR:
-            return 5
-        if funct == CO_TLBP:
-            return 6
-        if funct == CO_ERET:
-            return 7
-        if funct == CO_WAIT:
-            return 8
-        return 10
-    if rs == C0_MFC0:
-        return 0
-    if rs == C0_MTC0:
-        return 1
-    if rs == C0_MFMC0:
-        return 2
-    return 10
+    return _KIND_BY_FUNCT[inst & 63] if rs & 0x10 else _KIND_BY_RS[rs]
+
 
 # SegCtl words (MIPS32 PRA, Segmentation Control): kseg0/kseg1/kseg3 and sseg MSK (mapped,
 # supervisor and kernel) while the guest is in kernel mode; MK (kernel only) while it is

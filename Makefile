@@ -26,7 +26,10 @@ guests: $(STAMP)
 # Compile the engine's loops once (functional, timing, under the monitor) before the
 # parallel tests start, so that they share numba's on-disk cache instead of each
 # compiling them (about 20 s apiece on a fresh machine).
+# It also fetches Debian's packages (once, into ./cache) so that no Linux test is skipped
+# on a fresh machine for want of them.
 warm: guests
+	@$(PY) -m discovm fetch > /dev/null
 	@$(PY) -m discovm run --kernel guests/build/discovm/hello.elf > /dev/null
 	@$(PY) -m discovm run --kernel guests/build/discovm/hello.elf --timing > /dev/null
 	@$(PY) -m discovm run --kernel guests/build/discovm/hello.elf --vm > /dev/null
@@ -35,6 +38,7 @@ test: warm
 	$(PY) -m pytest -q -n $(JOBS) -m "not slow" tests
 
 test-slow: guests
+	@$(PY) -m discovm.guests.debian --malta > /dev/null   # QEMU's Malta kernel, the oracle
 	$(PY) -m pytest -q -n $(JOBS) -m slow tests
 
 bench: guests

@@ -1,6 +1,7 @@
 """The monitor: several VMs side by side, Linux in a VM, isolation, configuration errors."""
 
 import json
+import pathlib
 import subprocess
 
 import pytest
@@ -494,6 +495,23 @@ def test_linux_and_a_bare_metal_guest_side_by_side(debian, tmp_path):
     assert md5 in vm_lines(p.stdout, "linux")
     alone = discovm("run", "--kernel", elf_path("alu", "discovm"))
     assert vm_lines(p.stdout, "alu") == alone.stdout.splitlines()
+
+
+def test_the_demo_linux_beside_the_thin_os(debian, tmp_path):
+    """`make demo`'s configuration (examples/demo.toml): on a 4-CPU, 2-node machine,
+    Debian's Linux in one VM and the thin OS's parallel radix sort on 3 VCPUs in another,
+    side by side (the paper's point); each answers as it does alone."""
+    demo = pathlib.Path(__file__).resolve().parents[1] / "examples" / "demo.toml"
+    p = discovm("run", "--config", demo, "--stats", tmp_path / "s.json", timeout=600)
+    assert p.returncode == 0, p.stderr
+    md5 = subprocess.run("seq 1 1000 | md5sum", shell=True, capture_output=True,
+                         text=True).stdout.strip()
+    linux = vm_lines(p.stdout, "linux")
+    assert "6 x 7 = 42" in linux and md5 in linux
+    bare = discovm("run", "--kernel", BUILD / "thinos" / "radix.elf", "--cpus", 3)
+    assert vm_lines(p.stdout, "splash") == bare.stdout.splitlines()
+    vms = json.loads((tmp_path / "s.json").read_text())["monitor"]["vms"]
+    assert [vm["exit_status"] for vm in vms] == [0, 0]
 
 
 @pytest.mark.parametrize("asid_reuse", [False, True])

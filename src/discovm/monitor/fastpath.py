@@ -81,6 +81,7 @@ SEGCTL_KERNEL = np.array([(_MSK << 16) | _MSK, (_MSK << 16) | _MSK, (_MUSK << 16
 SEGCTL_SUPER = np.array([(_MSK << 16) | _MK, (_MK << 16) | _MK, (_MUSK << 16) | _MUSK],
                         np.int64)
 M32 = 0xFFFFFFFF
+_MODE_BITS = cs.ST_EXL | cs.ST_ERL | cs.ST_KSU_MASK     # what sync_mode reads of Status
 
 
 @jit
@@ -390,11 +391,12 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
             fstats[F_TRAP_CPU] += 1
             fstats[F_EMULATED + emulated_kind(inst)] += 1
             ps[cs.S_BRANCH_PC] = -1
-            sync_mode(pcp0, ps, ptlb, pstag, vcp0, vs, hwasid, asids)
-            return True
+            return True                            # the CPU is set up already (above)
         funct = inst & 63
         co = (inst >> 25) & 1
         old_status = np.int64(vcp0[cs.C0_STATUS])
+        old_asid = np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF
+        old_hwrena = np.int64(vcp0[cs.C0_HWRENA])
         old_seg = (np.int64(vcp0[cs.C0_SEGCTL0]), np.int64(vcp0[cs.C0_SEGCTL1]),
                    np.int64(vcp0[cs.C0_SEGCTL2]))
         replaced = -1
@@ -429,6 +431,14 @@ def fast_trap(pr, pcp0, ps, ptlb, pstag, pspa, ram32, ram16, ram8, tm, vcp0, vs,
             flush_tlb(ptlb, pstag)                 # the guest's whole address map changed
             l2tag[:] = -1
         pcp0[cs.C0_USERLOCAL] = vcp0[cs.C0_USERLOCAL]
+        # The CPU was set up for the guest before the instruction; only a change of the
+        # guest's mode, ASID or HWREna needs it again (di/ei, mfc0, tlbp: no).
+        if result == COP0_NEXT and \
+                not (old_status ^ np.int64(vcp0[cs.C0_STATUS])) & _MODE_BITS and \
+                old_asid == np.int64(vcp0[cs.C0_ENTRYHI]) & 0xFF and \
+                old_hwrena == np.int64(vcp0[cs.C0_HWRENA]):
+            ps[cs.S_BRANCH_PC] = -1
+            return True
     else:
         return False
     ps[cs.S_BRANCH_PC] = -1
